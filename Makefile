@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine with nothing but Python 3.11+:
+#   make demo   set up, then run the main job over samples/
+#   make test   set up, then run the whole check sequence (the same as CI)
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint setup
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/iredmigrate validate samples/onboarding.xlsx samples/*.csv samples/*.ldif
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check migrate tests bench
+	$(BIN)/ruff check migrate tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
