@@ -95,9 +95,7 @@ def validate_cmd(
 
     if delimiter is not None and len(delimiter.encode("unicode_escape").decode()) > 2 and delimiter != "\\t":
         raise UsageError(f"--delimiter must be one character, got {delimiter!r}")
-    options = InputOptions(
-        mapping=mapping, encoding=encoding, delimiter="\t" if delimiter == "\\t" else delimiter
-    )
+    options = InputOptions(mapping=mapping, encoding=encoding, delimiter="\t" if delimiter == "\\t" else delimiter)
     try:
         report = validate(
             files,

@@ -16,8 +16,8 @@ from migrate.errors import InputFileError
 from migrate.model import Account, Domain, build
 from migrate.model_fields import Context
 from migrate.passwords import PasswordPolicy
-from migrate.records import Problem, Provenance, Record, TableRow
 from migrate.readers import detect_format, read_records, read_table
+from migrate.records import Problem, Provenance, Record, TableRow
 
 __all__ = ["Entry", "InputOptions", "load", "load_file"]
 

@@ -72,7 +72,7 @@ def vars_of(summary: KindSummary) -> dict[str, int]:
 
 def validate(
     paths: Iterable[str | os.PathLike[str]],
-    options: InputOptions = InputOptions(),
+    options: InputOptions | None = None,
     *,
     existing_domains: Iterable[str] = (),
     on_problem: Callable[[Problem], None] | None = None,
@@ -119,7 +119,7 @@ def validate(
             )
         )
 
-    for entry in load(paths, options, report=emit, on_file_error=file_error):
+    for entry in load(paths, options or InputOptions(), report=emit, on_file_error=file_error):
         check.add(entry)
         counts = report.summary[entry.record.kind]
         counts.rows += 1

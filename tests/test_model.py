@@ -50,7 +50,9 @@ def test_problem_names_file_sheet_line_and_the_source_column() -> None:
     assert obj is not None  # a bad quota makes the row invalid but the key is known
     (problem,) = problems
     assert problem.code == "INVALID_QUOTA"
-    assert problem.render().startswith("users.xlsx:Users:7 column Mailbox size: '2,5 GiBs' is not a size (INVALID_QUOTA)")
+    assert problem.render().startswith(
+        "users.xlsx:Users:7 column Mailbox size: '2,5 GiBs' is not a size (INVALID_QUOTA)"
+    )
     assert "hint:" in problem.render()
 
 

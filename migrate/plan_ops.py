@@ -1,0 +1,567 @@
+"""Per-object operations: field-level diffs turned into API calls, stage by stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from migrate.model import Account, Admin, Alias, Domain, MailingList, SpamPolicy, Throttle, User
+from migrate.passwords import PasswordPolicy
+from migrate.plan_params import CREATE_FIELDS, SET_FIELDS, UPDATE_FIELDS, api_value
+from migrate.state import State
+
+if TYPE_CHECKING:
+    from migrate.plan import PlanOptions
+
+__all__ = ["Call", "Operation", "Verify", "build_ops"]
+
+# Stage numbers (see migrate.plan.STAGES).
+S_DOMAINS, S_ADMINS, S_USERS, S_ALIASES, S_MEMBERS, S_DOMAIN_ADMINS, S_POLICIES = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call: method, path below the API base, form data (query string for DELETE)."""
+
+    method: str
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Call({self.method!r}, {self.path!r}, {self.redacted()!r})"
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the data with secrets masked, for ``--dry-run -v`` and logs."""
+        return {k: ("***" if k in ("password", "password_hash") else v) for k, v in self.data.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """What to read back after an operation, and what the server must then hold.
+
+    Attributes:
+        kind: ``domain``, ``admin``, ``user``, ``alias``, ``mlmmj``, ``maillist``, ``spam_policy``,
+            ``throttle`` or ``domain_admins``.
+        key: The object to read (for policies: ``scope:target[:direction]``).
+        expect: Field -> value the server must hold.
+        subset: Fields where the expected items must be present, others may be too.
+    """
+
+    kind: str
+    key: str
+    expect: dict[str, Any]
+    subset: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Operation:
+    """A unit of work for one object, made of one or more calls in order.
+
+    Attributes:
+        id: Stable id ``stage:kind:key:action`` (the journal records it).
+        stage: Stage number; every operation of a stage finishes before the next starts.
+        kind: Model kind, for the result log.
+        key: Object key.
+        action: ``create``, ``update``, ``members``, ``admins``, ``catchall``, ``set`` or ``delete``.
+        calls: The API calls.
+        diff: Field -> (current, desired), secrets masked.
+        entry: Index of the input row it belongs to, or ``None``.
+        verify: What to read back afterwards.
+        generated_password: A password made for this user (``--generate-passwords``).
+        note: What to tell the admin about how the object was represented.
+    """
+
+    id: str
+    stage: int
+    kind: str
+    key: str
+    action: str
+    calls: list[Call]
+    diff: dict[str, tuple[Any, Any]]
+    entry: int | None
+    verify: Verify | None
+    generated_password: str | None = field(default=None, repr=False)
+    note: str = ""
+
+
+@dataclass
+class _Built:
+    operations: list[Operation] = field(default_factory=list)
+    skipped: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    diff: dict[str, tuple[Any, Any]] = {}
+    for name in names:
+        want = getattr(desired, name, None)
+        if want is None:
+            continue
+        have = getattr(current, name, None) if current is not None else None
+        if have != want:
+            diff[name] = (have, want)
+    return diff
+
+
+def _params(diff: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, (_, want) in diff.items():
+        key, value = api_value(name, want)
+        out[key] = value
+    if "maxQuota" in out:
+        out["quotaUnit"] = "MB"
+    return out
+
+
+def _set_change(
+    name: str, want: tuple[str, ...] | None, have: tuple[str, ...] | None, replace: bool
+) -> tuple[set[str], set[str], set[str]] | None:
+    """Return (target, add, remove) for a list field, or None when nothing changes."""
+    if want is None:
+        return None
+    current = set(have or ())
+    target = set(want) if replace else current | set(want)
+    if target == current:
+        return None
+    return target, target - current, current - target
+
+
+class _Builder:
+    def __init__(self, state: State, options: PlanOptions, list_kind: str) -> None:
+        self.state = state
+        self.options = options
+        self.list_kind = list_kind
+        self.out = _Built()
+
+    def add(
+        self,
+        stage: int,
+        kind: str,
+        key: str,
+        action: str,
+        calls: list[Call],
+        diff: dict[str, Any],
+        entry: int | None,
+        verify: Verify | None,
+        **extra: Any,
+    ) -> None:
+        if calls:
+            op_id = f"{stage}:{kind}:{key}:{action}"
+            self.out.operations.append(Operation(op_id, stage, kind, key, action, calls, diff, entry, verify, **extra))
+
+    def set_field(self, api_kind: str, name: str, want: Any, have: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return (params, diff) for one list field, honouring --replace."""
+        change = _set_change(name, want, have, self.options.replace)
+        if change is None:
+            return {}, {}
+        target, add, remove = change
+        spec = SET_FIELDS[api_kind][name]
+        diff = {name: (sorted(have or ()), sorted(target))}
+        # Forwarding has no unambiguous delta form (a list without the user's own address means
+        # "no local copy"), so it always goes as the full list.
+        if self.options.replace or name == "forwarding":
+            return {spec.reset: sorted(target)}, diff
+        params: dict[str, Any] = {}
+        if add:
+            params[spec.add] = sorted(add)
+        if remove:
+            params[spec.remove] = sorted(remove)
+        return params, diff
+
+    # -- per kind ---------------------------------------------------------------------------
+
+    def domain(self, entry: int, obj: Domain) -> None:
+        cur = self.state.domains.get(obj.domain)
+        path = f"/domain/{obj.domain}"
+        if cur is None:
+            diff = _scalars(obj, None, UPDATE_FIELDS["domain"])
+            create = {k: v for k, v in diff.items() if k in CREATE_FIELDS["domain"]}
+            rest = {k: v for k, v in diff.items() if k not in create}
+            calls = [Call("POST", path, _params(create))]
+            action = "create"
+        else:
+            diff = rest = _scalars(obj, cur, UPDATE_FIELDS["domain"])
+            calls, action = [], "update"
+        extra: dict[str, Any] = {}
+        for name in ("aliasDomains", "services"):
+            params, sdiff = self.set_field("domain", name, getattr(obj, name), getattr(cur, name, None))
+            extra.update(params)
+            diff.update(sdiff)
+        if rest or extra:
+            calls.append(Call("PUT", path, {**_params(rest), **extra}))
+        expect = {k: v[1] for k, v in diff.items() if k not in ("aliasDomains", "services")}
+        if obj.aliasDomains is not None:
+            expect["aliasDomains"] = obj.aliasDomains
+        self.add(
+            S_DOMAINS,
+            "domain",
+            obj.domain,
+            action,
+            calls,
+            diff,
+            entry,
+            Verify(
+                "domain", obj.domain, expect, frozenset({"aliasDomains"}) if not self.options.replace else frozenset()
+            ),
+        )
+        self.domain_followups(entry, obj, cur)
+
+    def domain_followups(self, entry: int, obj: Domain, cur: Domain | None) -> None:
+        if obj.catchall is not None:
+            change = _set_change("catchall", obj.catchall, cur.catchall if cur else None, self.options.replace)
+            if change is not None:
+                target = sorted(change[0])
+                self.add(
+                    S_DOMAIN_ADMINS,
+                    "domain",
+                    obj.domain,
+                    "catchall",
+                    [Call("PUT", f"/domain/{obj.domain}", {"catchall": target})],
+                    {"catchall": (sorted(cur.catchall or ()) if cur else [], target)},
+                    entry,
+                    Verify("domain", obj.domain, {"catchall": tuple(target)}),
+                )
+
+    def admins_of_domain(self, domain: str, want: set[str], entry: int | None, kind: str, key: str) -> None:
+        cur = self.state.domains.get(domain)
+        have = set(cur.admins or ()) if cur is not None else set()
+        add = want - have
+        remove = (have - want) if (self.options.replace and kind == "domain") else set()
+        if not add and not remove:
+            return
+        data: dict[str, Any] = {}
+        if add:
+            data["addAdmin"] = sorted(add)
+        if remove:
+            data["removeAdmin"] = sorted(remove)
+        self.add(
+            S_DOMAIN_ADMINS,
+            kind,
+            key,
+            "admins" if kind == "domain" else f"admin-of:{domain}",
+            [Call("PUT", f"/domain/admins/{domain}", data)],
+            {f"admins of {domain}": (sorted(have), sorted(have | add - remove))},
+            entry,
+            Verify("domain_admins", domain, {"admins": tuple(sorted(want))}, frozenset({"admins"})),
+        )
+
+    def admin(self, entry: int, obj: Admin) -> None:
+        cur = self.state.admins.get(obj.email)
+        path = f"/admin/{obj.email}"
+        diff = _scalars(obj, cur, UPDATE_FIELDS["admin"])
+        data = _params(diff)
+        secret = self.password_for(obj.email, obj.password, None, cur is None)
+        if cur is None:
+            if secret is None:
+                self.out.skipped[entry] = ("PW_EMPTY", "a new admin needs a password (or --generate-passwords)")
+                return
+            data["password"] = secret
+            calls = [Call("POST", path, data)]
+        else:
+            if secret is not None and self.options.update_passwords:
+                data["password"] = secret
+            calls = [Call("PUT", path, data)] if data else []
+        generated = secret if (secret and not obj.password) else None
+        self.add(
+            S_ADMINS,
+            "admin",
+            obj.email,
+            "create" if cur is None else "update",
+            calls,
+            diff,
+            entry,
+            Verify("admin", obj.email, {k: v[1] for k, v in diff.items()}),
+            generated_password=generated,
+        )
+        for domain in obj.domains or ():
+            self.admins_of_domain(domain, {obj.email}, entry, "admin", obj.email)
+
+    def password_for(self, email: str, plain: str | None, hashed: str | None, new: bool) -> str | None:
+        if plain:
+            return plain
+        if hashed or not new or not self.options.generate_passwords or self.options.password_factory is None:
+            return None
+        domain = self.state.domains.get(email.rpartition("@")[2])
+        policy = PasswordPolicy(
+            min_length=max(8, (domain.minPasswordLength or 0) if domain else 0),
+            max_length=(domain.maxPasswordLength or 0) if domain else 0,
+        )
+        return self.options.password_factory(policy)
+
+    def user(self, entry: int, obj: User) -> None:
+        cur = self.state.users.get(obj.email)
+        path = f"/user/{obj.email}"
+        diff = _scalars(obj, cur, UPDATE_FIELDS["user"])
+        extra: dict[str, Any] = {}
+        params, sdiff = self.set_field("user", "services", obj.services, cur.services if cur else None)
+        extra.update(params)
+        diff.update(sdiff)
+        secret = self.password_for(obj.email, obj.password, obj.password_hash, cur is None)
+        calls: list[Call] = []
+        if cur is None:
+            create = {k: v for k, v in diff.items() if k in CREATE_FIELDS["user"]}
+            rest = {k: v for k, v in diff.items() if k not in create}
+            data = _params(create)
+            if secret is not None:
+                data["password"] = secret
+            elif obj.password_hash:
+                data["password_hash"] = obj.password_hash
+            else:
+                self.out.skipped[entry] = (
+                    "PW_EMPTY",
+                    "a new user needs a password or a password hash (or --generate-passwords)",
+                )
+                return
+            diff["password"] = (None, "***")
+            calls.append(Call("POST", path, data))
+            put = {**_params(rest), **extra}
+            action = "create"
+        else:
+            put = {**_params(diff), **extra}
+            if self.options.update_passwords and (secret or obj.password_hash):
+                put["password" if secret else "password_hash"] = secret or obj.password_hash
+                diff["password"] = ("***", "***")
+            action = "update"
+        if put:
+            calls.append(Call("PUT", path, put))
+        expect = {k: v[1] for k, v in diff.items() if k not in ("password", "services")}
+        if obj.services is not None:
+            expect["services"] = obj.services
+        generated = secret if (secret and not obj.password) else None
+        self.add(
+            S_USERS,
+            "user",
+            obj.email,
+            action,
+            calls,
+            diff,
+            entry,
+            Verify("user", obj.email, expect, frozenset() if self.options.replace else frozenset({"services"})),
+            generated_password=generated,
+        )
+        self.user_links(entry, obj, cur)
+        if obj.isAdmin:
+            self.admins_of_domain(obj.domain, {obj.email}, entry, "user", obj.email)
+
+    def user_links(self, entry: int, obj: User, cur: User | None) -> None:
+        """Stage 5 for a user: forwardings, per-user aliases, bcc."""
+        data: dict[str, Any] = {}
+        diff: dict[str, Any] = {}
+        expect: dict[str, Any] = {}
+        forwarding = obj.forwarding
+        if forwarding is not None and set(forwarding) == {obj.email}:
+            forwarding = ()  # "only to myself" is normal delivery, which the server reports as []
+        for name, want in (("forwarding", forwarding), ("aliases", obj.aliases)):
+            have = getattr(cur, name) if cur is not None else None
+            params, sdiff = self.set_field("user", name, want, have)
+            data.update(params)
+            diff.update(sdiff)
+            if sdiff:
+                expect[name] = tuple(sdiff[name][1])
+        bcc = _scalars(obj, cur, ("senderBcc", "recipientBcc"))
+        data.update(_params(bcc))
+        diff.update(bcc)
+        expect.update({k: v[1] for k, v in bcc.items()})
+        if data:
+            self.add(
+                S_MEMBERS,
+                "user",
+                obj.email,
+                "links",
+                [Call("PUT", f"/user/{obj.email}", data)],
+                diff,
+                entry,
+                Verify("user", obj.email, expect),
+            )
+
+    def alias(self, entry: int, obj: Alias | MailingList) -> None:
+        """An alias account, or a mailing list the target keeps as an alias (--lists-as-aliases)."""
+        cur = self.state.aliases.get(obj.email)
+        path = f"/alias/{obj.email}"
+        fields = UPDATE_FIELDS["alias"] if self.state.edition == "sql" else ("name", "accountStatus")
+        diff = _scalars(obj, cur, fields)
+        calls: list[Call] = []
+        kind = "alias" if isinstance(obj, Alias) else "list"
+        if cur is None:
+            create = {k: v for k, v in diff.items() if k in CREATE_FIELDS["alias"] and k in fields}
+            calls.append(Call("POST", path, _params(create)))
+            rest = {k: v for k, v in diff.items() if k not in create}
+        else:
+            rest = diff
+        if rest:
+            calls.append(Call("PUT", path, _params(rest)))
+        self.add(
+            S_ALIASES,
+            kind,
+            obj.email,
+            "create" if cur is None else "update",
+            calls,
+            diff,
+            entry,
+            Verify("alias", obj.email, {k: v[1] for k, v in diff.items()}),
+            note="kept as an alias account" if kind == "list" else "",
+        )
+        self.members("alias", kind, entry, obj.email, obj.members, cur.members if cur else None)
+
+    def members(self, api_kind: str, kind: str, entry: int | None, key: str, want: Any, have: Any) -> None:
+        params, diff = self.set_field(api_kind, "members", want, have)
+        if not params:
+            return
+        if api_kind == "mlmmj":
+            params["require_confirm"] = "no"  # an import must not mail every subscriber a confirmation
+        prefix = {"alias": "/alias/", "mlmmj": "/ml/", "maillist": "/maillist/"}[api_kind]
+        target = tuple(diff["members"][1])
+        self.add(
+            S_MEMBERS,
+            kind,
+            key,
+            "members",
+            [Call("PUT", prefix + key, params)],
+            diff,
+            entry,
+            Verify(api_kind, key, {"members": target}, frozenset() if self.options.replace else frozenset({"members"})),
+        )
+
+    def mailing_list(self, entry: int, obj: MailingList) -> None:
+        api_kind = self.list_kind if obj.kind != "mlmmj" else ("mlmmj" if self.list_kind != "alias" else "alias")
+        if api_kind == "alias":
+            self.alias(entry, obj)
+            return
+        cur = self.state.lists.get(obj.email)
+        path = ("/ml/" if api_kind == "mlmmj" else "/maillist/") + obj.email
+        diff = _scalars(obj, cur, UPDATE_FIELDS[api_kind])
+        for name in ("owners", "moderators"):
+            if api_kind == "mlmmj" and name in UPDATE_FIELDS["mlmmj"]:
+                change = _set_change(name, getattr(obj, name), getattr(cur, name, None), True)
+                if change is None:
+                    diff.pop(name, None)
+        calls: list[Call] = []
+        if cur is None:
+            create = {k: v for k, v in diff.items() if k in CREATE_FIELDS[api_kind]}
+            calls.append(Call("POST", path, _params(create)))
+            rest = {k: v for k, v in diff.items() if k not in create}
+        else:
+            rest = diff
+        if rest:
+            calls.append(Call("PUT", path, _params(rest)))
+        note = ""
+        if obj.kind == "maillist" and api_kind == "mlmmj":
+            note = "classic list created as an mlmmj list (the SQL edition has no classic lists)"
+        self.add(
+            S_ALIASES,
+            "list",
+            obj.email,
+            "create" if cur is None else "update",
+            calls,
+            diff,
+            entry,
+            Verify(api_kind, obj.email, {k: v[1] for k, v in diff.items()}),
+            note=note,
+        )
+        self.members(api_kind, "list", entry, obj.email, obj.members, cur.members if cur else None)
+
+    def spam_policy(self, entry: int, obj: SpamPolicy) -> None:
+        cur = self.state.spam_policies.get(obj.key)
+        names = [f for f in SpamPolicy.__dataclass_fields__ if f not in ("scope", "target")]
+        diff = _scalars(obj, cur, names)
+        if not diff:
+            return
+        path = "/spampolicy/global" if obj.scope == "global" else f"/spampolicy/{obj.scope}/{obj.target}"
+        data = {k: ("yes" if v[1] is True else "no" if v[1] is False else v[1]) for k, v in diff.items()}
+        self.add(
+            S_POLICIES,
+            "spam_policy",
+            obj.key,
+            "set",
+            [Call("PUT", path, data)],
+            diff,
+            entry,
+            Verify("spam_policy", obj.key, {k: v[1] for k, v in diff.items()}),
+        )
+
+    def throttle(self, entry: int, obj: Throttle) -> None:
+        cur = self.state.throttles.get(obj.key)
+        diff = _scalars(obj, cur, ("period", "msg_size", "max_msgs", "max_quota"))
+        if not diff:
+            return
+        # The throttle POST replaces the whole setting: send every field we know, not only changes.
+        data = {
+            k: getattr(obj, k) for k in ("period", "msg_size", "max_msgs", "max_quota") if getattr(obj, k) is not None
+        }
+        target = "global" if obj.scope == "global" else obj.target
+        self.add(
+            S_POLICIES,
+            "throttle",
+            obj.key,
+            "set",
+            [Call("POST", f"/throttle/{target}/{obj.direction}", data)],
+            diff,
+            entry,
+            Verify("throttle", obj.key, dict(data)),
+        )
+
+
+def build_ops(desired: Sequence[tuple[int, Account]], state: State, options: PlanOptions, list_kind: str) -> _Built:
+    """Return the operations for every desired object (unsorted), and the rows skipped."""
+    builder = _Builder(state, options, list_kind)
+    domain_admins: dict[str, set[str]] = {}
+    list_members: dict[str, list[tuple[int, str]]] = {}
+    desired = _merge_memberships(desired)
+    for entry, obj in desired:
+        if isinstance(obj, Domain):
+            builder.domain(entry, obj)
+            if obj.admins is not None:
+                domain_admins[obj.domain] = set(obj.admins)
+                builder.admins_of_domain(obj.domain, set(obj.admins), entry, "domain", obj.domain)
+        elif isinstance(obj, Admin):
+            builder.admin(entry, obj)
+        elif isinstance(obj, User):
+            builder.user(entry, obj)
+            for lst in obj.lists or ():
+                list_members.setdefault(lst, []).append((entry, obj.email))
+        elif isinstance(obj, Alias):
+            builder.alias(entry, obj)
+        elif isinstance(obj, MailingList):
+            builder.mailing_list(entry, obj)
+        elif isinstance(obj, SpamPolicy):
+            builder.spam_policy(entry, obj)
+        elif isinstance(obj, Throttle):
+            builder.throttle(entry, obj)
+    _memberships_from_users(builder, desired, list_members)
+    return builder.out
+
+
+def _merge_memberships(desired: Sequence[tuple[int, Account]]) -> list[tuple[int, Account]]:
+    """Fold users' ``lists`` columns into the members of list/alias rows that give members."""
+    wanted: dict[str, set[str]] = {}
+    for _, obj in desired:
+        if isinstance(obj, User):
+            for address in obj.lists or ():
+                wanted.setdefault(address, set()).add(obj.email)
+    out: list[tuple[int, Account]] = []
+    for entry, obj in desired:
+        if isinstance(obj, (Alias, MailingList)) and obj.members is not None and obj.email in wanted:
+            obj = replace(obj, members=tuple(sorted(set(obj.members) | wanted[obj.email])))
+        out.append((entry, obj))
+    return out
+
+
+def _memberships_from_users(
+    builder: _Builder, desired: Sequence[tuple[int, Account]], list_members: dict[str, list[tuple[int, str]]]
+) -> None:
+    """A user row's ``lists`` column adds the user to lists that no list row already covers."""
+    covered = {obj.email: obj for _, obj in desired if isinstance(obj, (Alias, MailingList))}
+    for address, members in sorted(list_members.items()):
+        owner = covered.get(address)
+        if owner is not None and owner.members is not None:
+            continue  # merged into that row's members by the caller (see merge_memberships)
+        state = builder.state
+        have: Alias | MailingList | None
+        if address in state.aliases or (builder.list_kind == "alias" and address not in state.lists):
+            api_kind, have = "alias", state.aliases.get(address)
+        else:
+            current = state.lists.get(address)
+            api_kind = "mlmmj" if (current and current.kind == "mlmmj") or builder.list_kind == "mlmmj" else "maillist"
+            have = current
+        for entry, email in members:
+            builder.members(api_kind, "user", entry, address, (email,), have.members if have else ())
