@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -19,6 +19,9 @@ from migrate import __version__
 from migrate.errors import ConfigError, FatalError, IredMigrateError, UsageError
 from migrate.inputs import InputOptions
 from migrate.records import Problem
+
+if TYPE_CHECKING:
+    from migrate.target import Target
 
 __all__ = ["main"]
 
@@ -117,3 +120,210 @@ def validate_cmd(
         verdict = "no problems" if report.ok else f"{report.errors} error(s)"
         click.echo(f"{report.files} file(s): {verdict}, {report.warnings} warning(s)")
     sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+def _target_options(func: F) -> F:
+    options = [
+        click.option("--url", metavar="URL", help="API base URL, e.g. https://mail.example.com/iredadmin/api"),
+        click.option("--admin", metavar="EMAIL", help="Admin to log in as (password from $IREDADMIN_PASSWORD)."),
+        click.option("--sandbox", metavar="FILE", help="Use an in-process sandbox on this SQLite file instead."),
+        click.option(
+            "--edition", type=click.Choice(["sql", "ldap"]), default="sql", show_default=True, help="Sandbox edition."
+        ),
+        click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate."),
+        click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS."),
+        click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."),
+        click.option("--rate", type=float, help="At most this many requests per second."),
+        click.option(
+            "--concurrency",
+            "-c",
+            type=click.IntRange(1, 256),
+            default=8,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _build_target(kw: dict[str, Any]) -> Target:
+    from migrate.target import PASSWORD_ENV, Target
+
+    password = os.environ.get(PASSWORD_ENV)
+    if kw["url"] and not password and sys.stdin.isatty():
+        password = click.prompt(f"Password for {kw['admin']}", hide_input=True)
+    return Target(
+        url=kw["url"],
+        admin=kw["admin"],
+        password=password,
+        sandbox=kw["sandbox"],
+        insecure=kw["insecure"],
+        ca_file=kw["ca_file"],
+        timeout=kw["timeout"],
+        rate=kw["rate"],
+        concurrency=kw["concurrency"],
+        edition=kw["edition"],
+    )
+
+
+class _CliReporter:
+    """Renders import progress: a bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        from migrate.progress import Progress
+
+        self.quiet = quiet
+        self.bar = Progress(enabled=not quiet)
+
+    def problem(self, problem: Problem) -> None:
+        if not self.quiet or problem.is_error:
+            click.echo(problem.render(), err=True)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.update(done, total)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_input_options
+@_target_options
+@click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
+@click.option("-v", "--verbose", is_flag=True, help="With --dry-run: every operation and its diff.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")
+@click.option("--log", "log_path", metavar="PATH", help="Result log (.jsonl, .csv, or a name for both).")
+@click.option("--rejects", metavar="PATH", help="Write failed and invalid rows here, in the input's format.")
+@click.option("--credentials", metavar="PATH", help="Where generated passwords go (created with mode 0600).")
+@click.option("--generate-passwords", is_flag=True, help="Give new accounts without a password a generated one.")
+@click.option("--update-passwords", is_flag=True, help="Also set passwords of accounts that already exist.")
+@click.option("--replace", is_flag=True, help="Make list fields exactly as given (default: add to them).")
+@click.option("--delete-missing", is_flag=True, help="Delete accounts of the --domain scope that no input names.")
+@click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Limit the run to this domain.")
+@click.option("--lists-as-aliases", is_flag=True, help="Create mailing lists as alias accounts.")
+@click.option("--max-failures", type=click.IntRange(1), help="Stop after this many failed rows.")
+@click.option("--no-verify", is_flag=True, help="Skip the read-back verification.")
+@click.option("--journal", metavar="PATH", help="Journal for --resume (default: beside the log).")
+@click.option("--resume", is_flag=True, help="Skip rows an earlier run finished; re-plan the rest.")
+@handle_errors
+def import_cmd(files: tuple[str, ...], **kw: Any) -> None:
+    """Validate FILES, plan against the target, apply, verify; one result per input row."""
+    from migrate.apply import ApplyOptions
+    from migrate.importer import ImportOptions, run_import
+    from migrate.plan import PlanOptions
+
+    if kw["delete_missing"] and not kw["domains"]:
+        raise UsageError("--delete-missing needs an explicit --domain scope", hint="e.g. --domain example.com")
+    if kw["generate_passwords"] and not kw["credentials"] and not kw["dry_run"]:
+        raise UsageError("--generate-passwords needs --credentials PATH, the only place the passwords are written")
+    target = _build_target(kw)
+    options = ImportOptions(
+        inputs=InputOptions(mapping=kw["mapping"], encoding=kw["encoding"], delimiter=kw["delimiter"]),
+        plan=PlanOptions(
+            replace=kw["replace"],
+            delete_missing=kw["delete_missing"],
+            scope=frozenset(d.lower() for d in kw["domains"]),
+            lists_as_aliases=kw["lists_as_aliases"],
+            update_passwords=kw["update_passwords"],
+            generate_passwords=kw["generate_passwords"],
+        ),
+        apply=ApplyOptions(concurrency=kw["concurrency"], max_failures=kw["max_failures"], verify=not kw["no_verify"]),
+        dry_run=kw["dry_run"],
+        log=kw["log_path"],
+        rejects=kw["rejects"],
+        credentials=kw["credentials"],
+        journal=kw["journal"],
+        resume=kw["resume"],
+    )
+    reporter = _CliReporter(kw["quiet"])
+    result = run_import(files, target, options, reporter=reporter)
+    reporter.bar.close()
+    if kw["dry_run"] and result.plan is not None:
+        from migrate.render import render_plan
+
+        click.echo(render_plan(result.plan, verbose=kw["verbose"]))
+    else:
+        click.echo(result.summary)
+    if result.interrupted:
+        click.echo("interrupted: in-flight calls finished; the log has every row", err=True)
+    sys.exit(result.exit_code)
+
+
+@main.group("sandbox")
+def sandbox_group() -> None:
+    """The local imitation of the iRedAdmin-Pro API."""
+
+
+@sandbox_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
+@click.option("--db", "db_path", default="sandbox.db", show_default=True, help="SQLite file (':memory:' allowed).")
+@click.option(
+    "--admin",
+    default="postmaster@sandbox.test",
+    show_default=True,
+    help="Global admin (password from $IREDADMIN_PASSWORD).",
+)
+@click.option("--edition", type=click.Choice(["sql", "ldap"]), default="sql", show_default=True)
+@click.option("--session-timeout", type=float, default=1800.0, show_default=True)
+@click.option("--allow", "allowed", multiple=True, metavar="IP/CIDR", help="API client allow-list (default: all).")
+@click.option("--quirk", "quirks", multiple=True, help="Turn on a release-specific quirk (repeatable).")
+@click.option("--old-envelope", is_flag=True, help="Answer with success/msg instead of _success/_msg.")
+@click.option("--expose-password-hashes", is_flag=True, help="Include stored hashes in GETs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault injection.")
+@click.option("--latency-ms", type=float, default=0.0)
+@click.option("--jitter-ms", type=float, default=0.0)
+@click.option("--p500", type=float, default=0.0)
+@click.option("--p502", type=float, default=0.0)
+@click.option("--p503", type=float, default=0.0)
+@click.option("--p429", type=float, default=0.0)
+@click.option("--retry-after", type=float, default=1.0)
+@click.option("--p-drop", type=float, default=0.0, help="Probability of a dropped connection.")
+@click.option("--p-slow", type=float, default=0.0, help="Probability of a reply slower than --slow-seconds.")
+@click.option("--slow-seconds", type=float, default=60.0)
+@handle_errors
+def sandbox_serve(**kw: Any) -> None:
+    """Serve the sandbox until Ctrl-C; prints the base URL."""
+    from migrate.sandbox import SandboxConfig, serve_forever
+    from migrate.sandbox.faults import FaultConfig
+    from migrate.target import PASSWORD_ENV
+
+    password = os.environ.get(PASSWORD_ENV, "")
+    if not password:
+        raise UsageError(f"set {PASSWORD_ENV} to the password of --admin {kw['admin']}")
+    faults = FaultConfig(
+        seed=kw["seed"],
+        latency_ms=kw["latency_ms"],
+        jitter_ms=kw["jitter_ms"],
+        p_500=kw["p500"],
+        p_502=kw["p502"],
+        p_503=kw["p503"],
+        p_429=kw["p429"],
+        retry_after=kw["retry_after"],
+        p_drop=kw["p_drop"],
+        p_slow=kw["p_slow"],
+        slow_seconds=kw["slow_seconds"],
+    )
+    config = SandboxConfig(
+        db_path=kw["db_path"],
+        admin_email=kw["admin"],
+        admin_password=password,
+        host=kw["host"],
+        port=kw["port"],
+        edition=kw["edition"],
+        session_timeout=kw["session_timeout"],
+        allowed_clients=list(kw["allowed"]),
+        quirks=set(kw["quirks"]),
+        old_envelope=kw["old_envelope"],
+        expose_password_hashes=kw["expose_password_hashes"],
+        faults=faults,
+    )
+    try:
+        serve_forever(config, on_ready=lambda url: click.echo(f"sandbox serving {url} (Ctrl-C stops)", err=False))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    click.echo("sandbox stopped", err=True)

@@ -1,0 +1,320 @@
+"""``iredmigrate import``: validate, read the target, plan, apply, verify, report every row.
+
+The library function :func:`run_import` does the whole job; the CLI only parses options and
+renders. Every input row ends up with exactly one result record: ``invalid`` before anything is
+sent, or the outcome of its operations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from migrate.apply import ApplyOptions, apply_plan
+from migrate.credentials import CredentialsFile, generate_password
+from migrate.crosscheck import CrossCheck
+from migrate.inputs import Entry, InputOptions, load
+from migrate.journal import Journal, row_id
+from migrate.model import Account, Alias, MailingList, User
+from migrate.plan import Plan, PlanOptions, plan
+from migrate.records import Problem
+from migrate.results import RejectsWriter, ResultLog, ResultRecord, render_summary
+from migrate.target import Target, open_target
+
+__all__ = ["ImportOptions", "ImportResult", "Reporter", "run_import"]
+
+
+class Reporter(Protocol):
+    """What the import tells the person running it (the CLI renders it)."""
+
+    def problem(self, problem: Problem) -> None:
+        """A validation problem, as soon as it is known."""
+
+    def info(self, text: str) -> None:
+        """A line of information."""
+
+    def progress(self, done: int, total: int) -> None:
+        """Operations done so far."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Everything ``import`` can be told.
+
+    Attributes:
+        inputs: Mapping profile and CSV options.
+        plan: Merge/replace, deletions, lists, passwords.
+        apply: Concurrency, failure limit, verification.
+        dry_run: Compute and return the plan; send no write.
+        log: Result log path (``.jsonl``, ``.csv``, or a stem for both).
+        rejects: Where to write failed and invalid rows in the input's own format.
+        credentials: Where generated passwords go (mode 0600).
+        journal: Journal path for ``--resume`` (default: beside the log).
+        resume: Skip rows an earlier run finished; re-plan the rest.
+    """
+
+    inputs: InputOptions = field(default_factory=InputOptions)
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    apply: ApplyOptions = field(default_factory=ApplyOptions)
+    dry_run: bool = False
+    log: str | None = None
+    rejects: str | None = None
+    credentials: str | None = None
+    journal: str | None = None
+    resume: bool = False
+
+
+@dataclass
+class ImportResult:
+    """The outcome: counts per kind and status, the plan, and the exit code."""
+
+    counts: dict[str, dict[str, int]]
+    plan: Plan | None
+    exit_code: int
+    summary: str
+    interrupted: bool = False
+
+
+def _first_error(entry: Entry) -> Problem | None:
+    return next((p for p in entry.problems if p.is_error), None)
+
+
+def _key_of(entry: Entry) -> str:
+    if entry.obj is not None:
+        return entry.obj.key
+    fields = entry.record.fields
+    return str(fields.get("email") or fields.get("domain") or "").strip().lower()
+
+
+def _secrets(entries: Sequence[Entry]) -> list[str]:
+    found: list[str] = []
+    for entry in entries:
+        for name in ("password", "password_hash"):
+            value = entry.record.fields.get(name)
+            if isinstance(value, str) and value.strip():
+                found.append(value.strip())
+            if entry.obj is not None and getattr(entry.obj, name, None):
+                found.append(str(getattr(entry.obj, name)))
+    return found
+
+
+def _journal_path(options: ImportOptions) -> str:
+    if options.journal:
+        return options.journal
+    if options.log:
+        return os.path.splitext(options.log)[0] + ".journal.jsonl"
+    return ".iredmigrate-journal.jsonl"
+
+
+class _Recorder:
+    """Builds result records, and sends failed and invalid rows to the rejects file."""
+
+    def __init__(self, log: ResultLog, rejects: RejectsWriter | None) -> None:
+        self.log = log
+        self.rejects = rejects
+
+    def __call__(self, *, entry: Entry, **fields: Any) -> ResultRecord:
+        column = None
+        problem = _first_error(entry)
+        if problem is not None:
+            column = problem.column
+        record = ResultRecord(column=column, **fields)
+        if self.rejects is not None and record.status in ("failed", "invalid"):
+            self.rejects.add(entry.record, code=record.code, message=record.message, column=column)
+        return record
+
+    def invalid(self, entry: Entry, code: str = "", message: str = "", column: str | None = None) -> None:
+        problem = _first_error(entry)
+        prov = entry.prov
+        record = self(
+            entry=entry,
+            source=prov.source,
+            sheet=prov.sheet,
+            line=prov.line,
+            kind=entry.record.kind,
+            key=_key_of(entry),
+            action="none",
+            status="invalid",
+            code=code or (problem.code if problem else "INVALID"),
+            message=message or (problem.message if problem else "the row is not valid"),
+        )
+        if column is not None:
+            record = replace(record, column=column)
+        self.log.add(record)
+
+
+def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, reporter: Reporter) -> ImportResult:
+    """Import ``files`` into ``target``.
+
+    Raises:
+        UsageError: the target is not fully described.
+        InputFileError: an input file cannot be read at all (nothing is sent).
+        AuthError, TargetUnavailable: the server refuses us or cannot be reached.
+    """
+    target.check()
+    entries = list(load(files, options.inputs, report=reporter.problem))
+    check = CrossCheck()
+    for entry in entries:
+        check.add(entry)
+        for problem in entry.problems:
+            reporter.problem(problem)
+    for problem in check.finish():
+        if problem.code != "UNKNOWN_DOMAIN":  # decided against the target's real domains below
+            reporter.problem(problem)
+    secrets = _secrets(entries)
+    if target.password:
+        secrets.append(target.password)
+    journal = None if options.dry_run else Journal(_journal_path(options), resume=options.resume)
+    log = ResultLog(None if options.dry_run else options.log, secrets=secrets)
+    rejects = RejectsWriter(options.rejects) if options.rejects and not options.dry_run else None
+    credentials = CredentialsFile(options.credentials) if options.credentials and not options.dry_run else None
+    recorder = _Recorder(log, rejects)
+    try:
+        with open_target(target) as endpoint:
+            log.add_secret(endpoint.password)
+            result = asyncio.run(
+                _run(entries, endpoint, target, options, log, recorder, journal, credentials, reporter)
+            )
+    finally:
+        for closable in (journal, rejects, credentials, log):
+            if closable is not None:
+                closable.close()
+    return result
+
+
+async def _run(
+    entries: list[Entry],
+    endpoint: Any,
+    target: Target,
+    options: ImportOptions,
+    log: ResultLog,
+    recorder: _Recorder,
+    journal: Journal | None,
+    credentials: CredentialsFile | None,
+    reporter: Reporter,
+) -> ImportResult:
+    from migrate.client import ApiClient
+    from migrate.readers.server import read_state
+
+    done = journal.done if journal is not None else {}
+    desired: list[tuple[int, Account]] = []
+    for index, entry in enumerate(entries):
+        if not entry.valid:
+            if not options.dry_run:
+                recorder.invalid(entry)
+            continue
+        assert entry.obj is not None
+        previous = done.get(row_id(entry.prov.source, entry.prov.sheet, entry.prov.line, entry.obj.key))
+        if previous is not None:
+            log.add(
+                ResultRecord(
+                    source=entry.prov.source,
+                    sheet=entry.prov.sheet,
+                    line=entry.prov.line,
+                    kind=entry.record.kind,
+                    key=entry.obj.key,
+                    action=previous.action or "none",
+                    status=previous.status,
+                    code=previous.code,
+                    message=previous.message or "finished in an earlier run (--resume)",
+                )
+            )
+            continue
+        desired.append((index, entry.obj))
+
+    plan_options = options.plan
+    if plan_options.generate_passwords and plan_options.password_factory is None:
+        plan_options = replace(plan_options, password_factory=generate_password)
+    plan_options = replace(plan_options, protected=plan_options.protected | {endpoint.admin.lower()})
+    stop = asyncio.Event()
+    async with ApiClient(
+        endpoint.base_url,
+        endpoint.admin,
+        endpoint.password,
+        concurrency=target.concurrency,
+        rate=target.rate,
+        verify=endpoint.verify,
+        ca_file=endpoint.ca_file,
+        timeout=target.timeout,
+    ) as client:
+        await client.login()
+        list_kind = "alias" if plan_options.lists_as_aliases else None
+        state = await read_state(client, [obj for _, obj in desired], scope=plan_options.scope, list_kind=list_kind)
+        desired = _drop_unknown_domains(desired, entries, state.domains, recorder, options.dry_run)
+        the_plan = plan(desired, state, plan_options)
+        for op in the_plan.operations:
+            if op.generated_password:
+                log.add_secret(op.generated_password)
+        for note in the_plan.notes:
+            reporter.info(note)
+        if options.dry_run:
+            return ImportResult(log.counts, the_plan, 0, render_summary(log))
+        loop = asyncio.get_running_loop()
+        _install_interrupt(loop, stop)
+        try:
+            await apply_plan(
+                the_plan,
+                entries,
+                client,
+                log=log,
+                make_record=recorder,
+                options=options.apply,
+                journal=journal,
+                credentials=credentials,
+                on_progress=reporter.progress,
+                stop=stop,
+            )
+        finally:
+            _remove_interrupt(loop)
+    bad = any(counts.get(s, 0) for counts in log.counts.values() for s in ("failed", "invalid"))
+    interrupted = stop.is_set()
+    return ImportResult(log.counts, the_plan, 3 if bad or interrupted else 0, render_summary(log), interrupted)
+
+
+def _drop_unknown_domains(
+    desired: list[tuple[int, Account]],
+    entries: list[Entry],
+    existing: dict[str, Any],
+    recorder: _Recorder,
+    dry_run: bool,
+) -> list[tuple[int, Account]]:
+    """Rows under a domain that is neither on the target nor in the inputs are invalid."""
+    from migrate.model import Domain
+
+    planned = {obj.domain for _, obj in desired if isinstance(obj, Domain)}
+    kept: list[tuple[int, Account]] = []
+    for index, obj in desired:
+        if isinstance(obj, (User, Alias, MailingList)):
+            domain = obj.email.rpartition("@")[2]
+            if domain not in existing and domain not in planned:
+                if not dry_run:
+                    column = entries[index].record.columns.get("email", "email")
+                    recorder.invalid(
+                        entries[index],
+                        "UNKNOWN_DOMAIN",
+                        f"the domain {domain} is neither on the target nor in the inputs",
+                        column,
+                    )
+                continue
+        kept.append((index, obj))
+    return kept
+
+
+def _install_interrupt(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    # Ctrl-C stops new work; in-flight calls finish and every row still gets its record.
+    try:
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        pass
+
+
+def _remove_interrupt(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(sig)
