@@ -15,7 +15,9 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: $(BIN)/.installed
-	$(BIN)/iredmigrate validate samples/onboarding.xlsx samples/*.csv samples/*.ldif
+	$(BIN)/iredmigrate import samples/onboarding.xlsx samples/*.csv samples/*.ldif \
+		--sandbox demo/sandbox.db --log demo/result --rejects demo/rejects.csv \
+		--generate-passwords --credentials demo/credentials.csv
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check migrate tests bench
