@@ -327,3 +327,59 @@ def sandbox_serve(**kw: Any) -> None:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     click.echo("sandbox stopped", err=True)
+
+
+@main.command("export")
+@_target_options
+@click.option("--format", "fmt", type=click.Choice(["json", "ldif", "csv", "xlsx"]), default="json", show_default=True)
+@click.option("-o", "--output", required=True, metavar="PATH", help="Output file; {date} and {datetime} are expanded.")
+@click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Export only this domain (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong (for cron).")
+@handle_errors
+def export_cmd(fmt: str, output: str, domains: tuple[str, ...], quiet: bool, **kw: Any) -> None:
+    """Snapshot the target: every domain and account, or the --domain ones."""
+    from migrate.exporter import run_export
+    from migrate.progress import Progress
+
+    bar = Progress(enabled=not quiet)
+    result = run_export(_build_target(kw), fmt, output, domains=domains, progress=bar.update)
+    bar.close()
+    for failure in result.failures:
+        click.echo(f"error: could not read {failure.kind} {failure.key}: {failure.message} ({failure.code})", err=True)
+    if result.failures:
+        click.echo(f"{len(result.failures)} object(s) could not be read: no snapshot was written", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    if result.missing_hashes:
+        click.echo(
+            f"note: the server does not expose password hashes, so {len(result.missing_hashes)} user(s) are "
+            "exported without one (marked in the snapshot). To include them, set API_HIDDEN_USER_PROFILES = [] "
+            "in iRedAdmin-Pro's settings.py, or export from an LDIF (slapcat) source.",
+            err=True,
+        )
+    if not quiet:
+        click.echo(f"wrote {result.path}: {result.objects} objects, {result.calls} API reads")
+    sys.exit(EXIT_OK)
+
+
+@main.command("diff")
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@_input_options
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@handle_errors
+def diff_cmd(a: str, b: str, mapping: str | None, encoding: str | None, delimiter: str | None, as_json: bool) -> None:
+    """Compare two snapshots (or any inputs) object by object, field by field. Exit 3 when they differ."""
+    from migrate.diff import as_json as diff_json
+    from migrate.diff import diff_objects, render_text
+    from migrate.exporter import load_objects
+
+    options = InputOptions(mapping=mapping, encoding=encoding, delimiter=delimiter)
+    problems: list[Problem] = []
+    left = load_objects(a, options, report=problems.append)
+    right = load_objects(b, options, report=problems.append)
+    result = diff_objects(left, right)
+    if as_json:
+        click.echo(orjson.dumps(diff_json(result), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    else:
+        click.echo(render_text(result))
+    sys.exit(EXIT_OK if result.identical else EXIT_PROBLEMS)
