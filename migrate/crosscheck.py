@@ -7,14 +7,27 @@ be decided at the end (a domain may be defined after its users; a member may be 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
 
 from migrate.inputs import Entry
-from migrate.model import Admin, Alias, Domain, MailingList, User
+from migrate.model import Account, Admin, Alias, Domain, MailingList, User
+from migrate.model_fields import SPECS
 from migrate.records import Problem, Provenance, Severity
 
-__all__ = ["CrossCheck"]
+__all__ = ["CrossCheck", "merge_partials"]
+
+# One bit per field, so "which fields did the first row with this key give" costs an int per key.
+_FIELD_BITS: dict[str, dict[str, int]] = {
+    kind: {name: 1 << index for index, name in enumerate(specs)} for kind, specs in SPECS.items()
+}
+_KEY_FIELDS = {"domain", "email"}
+
+
+def _mask(entry: Entry) -> int:
+    bits = _FIELD_BITS[entry.record.kind]
+    return sum(bits.get(name, 0) for name in entry.record.fields if name not in _KEY_FIELDS)
+
 
 # Kinds that share the address space of a mail server: no two may have the same address.
 _ADDRESS_KINDS = (User, Alias, MailingList)
@@ -36,9 +49,9 @@ class CrossCheck:
     """
 
     existing_domains: Iterable[str] = ()
-    _addresses: dict[str, Provenance] = field(default_factory=dict)
-    _admins: dict[str, Provenance] = field(default_factory=dict)
-    _domains: dict[str, Provenance] = field(default_factory=dict)
+    _addresses: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
+    _admins: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
+    _domains: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
     _alias_domains: set[str] = field(default_factory=set)
     _domain_uses: dict[str, _DomainUse] = field(default_factory=dict)
     _refs: dict[str, tuple[Provenance, str | None, str]] = field(default_factory=dict)
@@ -76,12 +89,29 @@ class CrossCheck:
         else:
             self._refer(obj.members, domain, prov, columns.get("members", "members"), obj.email)
 
-    def _seen(self, index: dict[str, Provenance], key: str, entry: Entry, column: str) -> None:
+    def _seen(self, index: dict[str, tuple[Provenance, str, int]], key: str, entry: Entry, column: str) -> None:
+        mask = _mask(entry)
         first = index.get(key)
         if first is None:
-            index[key] = entry.prov
+            index[key] = (entry.prov, entry.record.kind, mask)
             return
-        where = ":".join(str(p) for p in (first.source, first.sheet, first.line) if p)
+        prov, kind, given = first
+        where = ":".join(str(p) for p in (prov.source, prov.sheet, prov.line) if p)
+        if prov.source == entry.prov.source and kind == entry.record.kind and not given & mask:
+            # A second row of the same file that only adds fields the first did not give (Modoboa's
+            # domainalias and forward records): one object described in two places, not a clash.
+            index[key] = (prov, kind, given | mask)
+            entry.problems.append(
+                Problem.at(
+                    entry.prov,
+                    "MERGED",
+                    f"{key} is also defined at {where}; this row's fields are added to it",
+                    column=entry.record.columns.get(column, column),
+                    key=key,
+                    severity=Severity.WARNING,
+                )
+            )
+            return
         entry.problems.append(
             Problem.at(
                 entry.prov,
@@ -148,3 +178,31 @@ class CrossCheck:
                 )
             )
         return problems
+
+
+def merge_partials(entries: Sequence[Entry]) -> dict[int, int]:
+    """Fold rows marked ``MERGED`` into the first row with the same key.
+
+    Returns:
+        Merged row index -> the index of the row that now carries its fields. The first row's
+        object gains the merged row's fields; the merged row keeps its own object for reporting.
+    """
+    first: dict[tuple[str, str], int] = {}
+    merged: dict[int, int] = {}
+    objects: dict[int, Account] = {}
+    for index, entry in enumerate(entries):
+        if not entry.valid or entry.obj is None:
+            continue
+        ident = (entry.record.kind, entry.obj.key)
+        if any(p.code == "MERGED" for p in entry.problems) and ident in first:
+            target = first[ident]
+            base = objects[target]
+            extra = {f.name: getattr(entry.obj, f.name) for f in fields(entry.obj) if f.name not in _KEY_FIELDS}
+            objects[target] = replace(base, **{k: v for k, v in extra.items() if v is not None})
+            merged[index] = target
+        else:
+            first.setdefault(ident, index)
+            objects[index] = entry.obj
+    for index, obj in objects.items():
+        entries[index].obj = obj
+    return merged

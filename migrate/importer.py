@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from migrate.apply import ApplyOptions, apply_plan
 from migrate.credentials import CredentialsFile, generate_password
-from migrate.crosscheck import CrossCheck
+from migrate.crosscheck import CrossCheck, merge_partials
 from migrate.inputs import Entry, InputOptions, load
 from migrate.journal import Journal, row_id
 from migrate.model import Account, Alias, MailingList, User
@@ -166,6 +166,7 @@ def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, 
     for problem in check.finish():
         if problem.code != "UNKNOWN_DOMAIN":  # decided against the target's real domains below
             reporter.problem(problem)
+    merged = merge_partials(entries)
     secrets = _secrets(entries)
     if target.password:
         secrets.append(target.password)
@@ -178,7 +179,7 @@ def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, 
         with open_target(target) as endpoint:
             log.add_secret(endpoint.password)
             result = asyncio.run(
-                _run(entries, endpoint, target, options, log, recorder, journal, credentials, reporter)
+                _run(entries, merged, endpoint, target, options, log, recorder, journal, credentials, reporter)
             )
     finally:
         for closable in (journal, rejects, credentials, log):
@@ -189,6 +190,7 @@ def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, 
 
 async def _run(
     entries: list[Entry],
+    merged: dict[int, int],
     endpoint: Any,
     target: Target,
     options: ImportOptions,
@@ -209,6 +211,23 @@ async def _run(
                 recorder.invalid(entry)
             continue
         assert entry.obj is not None
+        if index in merged:
+            if not options.dry_run:
+                into = entries[merged[index]].prov
+                log.add(
+                    ResultRecord(
+                        source=entry.prov.source,
+                        sheet=entry.prov.sheet,
+                        line=entry.prov.line,
+                        kind=entry.record.kind,
+                        key=entry.obj.key,
+                        action="merge",
+                        status="skipped",
+                        code="MERGED",
+                        message=f"merged into line {into.line}; its result covers this row",
+                    )
+                )
+            continue
         previous = done.get(row_id(entry.prov.source, entry.prov.sheet, entry.prov.line, entry.obj.key))
         if previous is not None:
             log.add(

@@ -7,7 +7,6 @@ and rejects can point back at the exact place in the admin's file.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -80,6 +79,21 @@ def _learn(ctx: Context, obj: Account | None) -> None:
         )
 
 
+def _chain_reporting(
+    first: TableRow, rest: Iterator[TableRow], held: list[Problem], report: Report
+) -> Iterator[TableRow]:
+    """Yield the rows of the first read; notes the reader makes later go straight to ``report``."""
+    yield first
+    reported = len(held)
+    for row in rest:
+        while reported < len(held):
+            report(held[reported])
+            reported += 1
+        yield row
+    for problem in held[reported:]:
+        report(problem)
+
+
 def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: Report) -> Iterator[Entry]:
     # Imported here so `validate` of an LDIF never pays for the mapping machinery.
     from migrate.mapping import Mapper, detect_profile, load_profile
@@ -88,17 +102,22 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
     header = profile.header if profile else True
     encoding = options.encoding or (profile.encoding if profile else None)
     delimiter = options.delimiter or (profile.delimiter if profile else None)
+    # While the profile is still unknown, hold the reader's file-level notes back: a headerless
+    # file read as if it had a header produces notes (duplicate headers...) that are not true.
+    held: list[Problem] = []
     rows: Iterable[TableRow] = read_table(
-        path, fmt, encoding=encoding, delimiter=delimiter, header=header, report=report
+        path, fmt, encoding=encoding, delimiter=delimiter, header=header, report=report if profile else held.append
     )
     if profile is None:
         iterator = iter(rows)
         first = next(iterator, None)
         if first is None:
+            for problem in held:
+                report(problem)
             return
         name = detect_profile(list(first.cells)) or "default"
         profile = load_profile(name)
-        if profile.header != header or profile.delimiter or profile.encoding:
+        if profile.header != header or (profile.delimiter and not options.delimiter) or profile.encoding:
             # The detected profile reads the file differently (positional columns, fixed
             # delimiter): read it again with its options.
             rows = read_table(
@@ -107,10 +126,12 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
                 encoding=options.encoding or profile.encoding,
                 delimiter=options.delimiter or profile.delimiter,
                 header=profile.header,
-                report=lambda p: None,
+                report=report,
             )
         else:
-            rows = itertools.chain([first], iterator)
+            for problem in held:
+                report(problem)
+            rows = _chain_reporting(first, iterator, held, report)
     mapper = Mapper(profile, report=report)
     for row in rows:
         record = mapper.map_row(row)

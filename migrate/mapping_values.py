@@ -64,7 +64,8 @@ def slugify(text: str, space: str = ".") -> str:
     ``"O'Brien"`` gives ``"obrien"``.
     """
     ascii_text = transliterate(text).lower().strip()
-    ascii_text = _SPACES.sub(" ", ascii_text)
+    # "Anne - Marie" is one hyphenated name, not three words.
+    ascii_text = _SPACES.sub(" ", re.sub(r"\s*-\s*", "-", ascii_text))
     parts = [_NOT_LOCAL.sub("", word) for word in ascii_text.split(" ")]
     joined = space.join(p for p in parts if p)
     if space:
