@@ -231,7 +231,7 @@ def _policy_for(values: dict[str, Any], ctx: Context) -> PasswordPolicy:
     return ctx.policies.get(domain, PasswordPolicy())
 
 
-def _check_secrets(kind: str, values: dict[str, Any], ctx: Context, add: Any) -> None:
+def _check_secrets(kind: str, values: dict[str, Any], ctx: Context, add: _Adder) -> None:
     """Check a plain password against the policy, or normalize a hash; drop what is bad."""
     plain = values.get("password")
     hashed = values.get("password_hash")
@@ -276,7 +276,7 @@ def _check_secrets(kind: str, values: dict[str, Any], ctx: Context, add: Any) ->
             values.pop("password_hash")
 
 
-def _check_kind(kind: str, values: dict[str, Any], add: Any) -> None:
+def _check_kind(kind: str, values: dict[str, Any], add: _Adder) -> None:
     """Rules that involve more than one field of the same row."""
     if kind == "user":
         email = values.get("email", "")
@@ -322,6 +322,59 @@ def _check_kind(kind: str, values: dict[str, Any], add: Any) -> None:
                 )
 
 
+class _Adder:
+    """Appends located problems for one record; built only when a row has something to say."""
+
+    __slots__ = ("problems", "record")
+
+    def __init__(self, record: Record, problems: list[Problem]) -> None:
+        self.record = record
+        self.problems = problems
+
+    def __call__(self, name: str, code: str, message: str, hint: str = "", severity: Severity = Severity.ERROR) -> None:
+        key_field = "domain" if self.record.kind == "domain" else "email"
+        key = str(self.record.fields.get(key_field, "")).strip().lower() or None
+        self.problems.append(
+            Problem.at(
+                self.record.prov,
+                code,
+                message,
+                hint=hint,
+                column=self.record.columns.get(name, name),
+                key=key,
+                severity=severity,
+            )
+        )
+
+
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name, spec in specs.items() if spec.required) for kind, specs in SPECS.items()
+}
+_SECRET_FIELDS = ("password", "password_hash", "password_hash_function")
+_DEFAULT_CONTEXT = Context()
+
+
+def _excel_type(add: _Adder, name: str, cell_type: str) -> bool:
+    """Report a text cell Excel stored as a date or number; True when the value is unusable."""
+    if cell_type == "date":
+        add(
+            name,
+            "EXCEL_DATE",
+            "Excel turned this value into a date",
+            "format the column as Text in the spreadsheet and type the value again",
+        )
+        return True
+    if cell_type == "number":
+        add(
+            name,
+            "EXCEL_NUMBER",
+            "Excel stored this text as a number; leading zeros or digits may be lost",
+            "format the column as Text in the spreadsheet",
+            Severity.WARNING,
+        )
+    return False
+
+
 def build(
     record: Record,
     *,
@@ -340,49 +393,20 @@ def build(
         The object (``None`` when a required field is missing or invalid) and every problem found,
         including the record's own reader/mapping problems. Problems never contain secrets.
     """
-    ctx = ctx or Context()
-    problems = list(record.problems)
-    specs: dict[str, FieldSpec] = SPECS[record.kind]
+    # This runs once per input row (a million for a big CSV), so the common path avoids
+    # allocating anything it does not need.
+    kind = record.kind
+    specs: dict[str, FieldSpec] = SPECS[kind]
+    problems = list(record.problems) if record.problems else []
+    add = _Adder(record, problems)
     values: dict[str, Any] = {}
-    key_field = "domain" if record.kind == "domain" else "email"
-    key_hint = str(record.fields.get(key_field, "")).strip().lower() or None
-
-    def add(name: str, code: str, message: str, hint: str = "", severity: Severity = Severity.ERROR) -> None:
-        problems.append(
-            Problem.at(
-                record.prov,
-                code,
-                message,
-                hint=hint,
-                column=record.columns.get(name, name),
-                key=key_hint,
-                severity=severity,
-            )
-        )
-
     for name, raw in record.fields.items():
         spec = specs.get(name)
         if spec is None:
-            add(name, "UNKNOWN_FIELD", f"{name!r} is not a {record.kind} field", "check the mapping profile")
+            add(name, "UNKNOWN_FIELD", f"{name!r} is not a {kind} field", "check the mapping profile")
             continue
-        cell_type = (types or {}).get(name)
-        if cell_type and spec.text_like:
-            if cell_type == "date":
-                add(
-                    name,
-                    "EXCEL_DATE",
-                    "Excel turned this value into a date",
-                    "format the column as Text in the spreadsheet and type the value again",
-                )
-                continue
-            if cell_type == "number":
-                add(
-                    name,
-                    "EXCEL_NUMBER",
-                    "Excel stored this text as a number; leading zeros or digits may be lost",
-                    "format the column as Text in the spreadsheet",
-                    Severity.WARNING,
-                )
+        if types and spec.text_like and name in types and _excel_type(add, name, types[name]):
+            continue
         try:
             value = spec.convert(raw)
         except ValueProblem as exc:
@@ -391,16 +415,20 @@ def build(
         if value is not None:
             values[name] = value
 
-    _check_secrets(record.kind, values, ctx, add)
-    _check_kind(record.kind, values, add)
-    for name, spec in specs.items():
-        column = record.columns.get(name, name)
-        if spec.required and name not in values and not any(p.column == column and p.is_error for p in problems):
-            add(name, "MISSING_VALUE", f"{record.kind} rows need a value in {name!r}", spec.hint)
-    if any(spec.required and name not in values for name, spec in specs.items()):
+    if "password" in values or "password_hash" in values or "password_hash_function" in values:
+        _check_secrets(kind, values, ctx or _DEFAULT_CONTEXT, add)
+    if kind not in ("domain", "admin") and (
+        "aliases" in values or "members" in values or "scope" in values or kind == "throttle"
+    ):
+        _check_kind(kind, values, add)
+    missing = [name for name in _REQUIRED[kind] if name not in values]
+    if missing:
+        for name in missing:
+            column = record.columns.get(name, name)
+            if not any(p.column == column and p.is_error for p in problems):
+                add(name, "MISSING_VALUE", f"{kind} rows need a value in {name!r}", specs[name].hint)
         return None, problems
-    cls = KIND_CLASSES[record.kind]
-    return cls(**values), problems
+    return KIND_CLASSES[kind](**values), problems
 
 
 def to_dict(obj: Account, *, include_secrets: bool = False) -> dict[str, Any]:

@@ -64,9 +64,11 @@ def _blank(raw: Any) -> bool:
 
 
 def _text(raw: Any, limit: int = MAX_TEXT) -> str | None:
-    if _blank(raw):
+    if raw is None:
         return None
-    text = str(raw).strip()
+    text = raw.strip() if type(raw) is str else str(raw).strip()
+    if not text:
+        return None
     if "\x00" in text:
         text = text.replace("\x00", "")
     if len(text) > limit:

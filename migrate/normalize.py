@@ -57,10 +57,6 @@ for _code in sorted(LANGUAGES):
     _prefix = _code[:2].lower()
     _LANG_BY_PREFIX[_prefix] = "" if _prefix in _LANG_BY_PREFIX else _code
 
-# Pro 5.5's rule for addresses of new accounts (reference §8.2): no '+' and no '/'.
-_NEW_LOCAL = re.compile(r"[a-z0-9_\-#][a-z0-9_\-#.=&]*\Z")
-# The general rule used for members and forwardings also admits '+', '=', '/', '&', '#'.
-_MEMBER_LOCAL = re.compile(r"[a-z0-9_\-#+=/&][a-z0-9_\-#+=/&.]*\Z")
 _DOMAIN = re.compile(r"(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z")
 _DOMAIN_FORBIDDEN = set("~!#$%^&*()+\\/ ")
 
@@ -72,25 +68,22 @@ def is_valid_domain(domain: str) -> bool:
     return _DOMAIN.match(domain) is not None
 
 
-def _split_address(address: str) -> tuple[str, str] | None:
-    if address.count("@") != 1 or not address.isascii():
-        return None
-    local, _, domain = address.partition("@")
-    if not local or not domain:
-        return None
-    return local, domain
+# Pro 5.5's rule for addresses of new accounts (reference §8.2): no '+' and no '/'; members and
+# forwardings follow the general rule, which also admits '+', '=', '/', '&', '#'. Each rule is one
+# pattern: its character classes are ASCII and exclude the forbidden domain characters, so one
+# match does the whole check (this runs once per row).
+_NEW_ADDRESS = re.compile(r"[a-z0-9_\-#][a-z0-9_\-#.=&]*@(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z")
+_MEMBER_ADDRESS = re.compile(r"[a-z0-9_\-#+=/&][a-z0-9_\-#+=/&.]*@(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z")
 
 
 def is_valid_new_address(address: str) -> bool:
     """Tell whether a lower-cased address may name a new account (user, alias, list, admin)."""
-    parts = _split_address(address)
-    return parts is not None and bool(_NEW_LOCAL.match(parts[0])) and is_valid_domain(parts[1])
+    return _NEW_ADDRESS.match(address) is not None
 
 
 def is_valid_member_address(address: str) -> bool:
     """Tell whether a lower-cased address is acceptable as a member or forwarding target."""
-    parts = _split_address(address)
-    return parts is not None and bool(_MEMBER_LOCAL.match(parts[0])) and is_valid_domain(parts[1])
+    return _MEMBER_ADDRESS.match(address) is not None
 
 
 def normalize_header(text: str) -> str:
@@ -112,6 +105,8 @@ def split_multi(text: str) -> list[str]:
     Microsoft 365 proxy addresses (``SMTP:a@x.com+smtp:b@x.com``) are split on ``+`` before a
     ``smtp:`` prefix and the prefix removed; other ``+`` signs (address extensions) are kept.
     """
+    if ":" not in text:  # the common case: no proxy addresses
+        return [item for item in (chunk.strip() for chunk in _SPLIT.split(text)) if item]
     items: list[str] = []
     for chunk in _SPLIT.split(text):
         chunk = chunk.strip()
@@ -137,6 +132,8 @@ _DISABLED = {
 
 def parse_status(text: str) -> str:
     """Map the spellings people use for an account status to ``active`` or ``disabled``."""
+    if text == "active" or text == "disabled":
+        return text
     folded = text.strip().casefold()
     if folded in _ACTIVE:
         return "active"
@@ -176,6 +173,8 @@ def parse_int(text: str, *, minimum: int | None = None) -> int:
 
 def parse_language(text: str) -> str:
     """Normalize a language code to iRedAdmin's spelling (``en-us`` -> ``en_US``)."""
+    if text in LANGUAGES:
+        return text
     folded = text.strip().replace("-", "_").lower()
     if folded in _LANG_BY_FOLDED:
         return _LANG_BY_FOLDED[folded]
@@ -209,6 +208,8 @@ def parse_size(text: str, default_unit: str = "MB") -> int:
     Raises:
         ValueProblem: when the text is not a size.
     """
+    if text.isdigit() and default_unit == "MB":  # the common case: a plain number of MB
+        return int(text)
     raw = text.strip().casefold()
     if raw in _UNLIMITED or raw == "0":
         return 0

@@ -34,6 +34,12 @@ ACCEPTED_SCHEMES: frozenset[str] = frozenset(
 SPECIAL_CHARACTERS: frozenset[str] = frozenset("#$%&*+-,.:;!=<>'\"?@[]/(){}_`~")
 
 
+_LETTER = re.compile("[A-Za-z]").search
+_UPPER = re.compile("[A-Z]").search
+_DIGIT = re.compile("[0-9]").search
+_SPECIAL = re.compile("[" + re.escape("".join(sorted(SPECIAL_CHARACTERS))) + "]").search
+
+
 @dataclass(frozen=True, slots=True)
 class PasswordPolicy:
     """The password rules of a domain; defaults are iRedAdmin's.
@@ -70,13 +76,13 @@ def check_password(password: str, policy: PasswordPolicy = PasswordPolicy()) -> 
         codes.append("PW_SHORTER_THAN_MIN_LENGTH")
     if policy.max_length and len(password) > policy.max_length:
         codes.append("PW_GREATER_THAN_MAX_LENGTH")
-    if policy.has_letter and not any(c.isascii() and c.isalpha() for c in password):
+    if policy.has_letter and not _LETTER(password):
         codes.append("PW_NO_LETTER")
-    if policy.has_uppercase and not any(c.isascii() and c.isupper() for c in password):
+    if policy.has_uppercase and not _UPPER(password):
         codes.append("PW_NO_UPPERCASE")
-    if policy.has_number and not any(c.isdigit() for c in password):
+    if policy.has_number and not _DIGIT(password):
         codes.append("PW_NO_DIGIT_NUMBER")
-    if policy.has_special and not SPECIAL_CHARACTERS.intersection(password):
+    if policy.has_special and not _SPECIAL(password):
         codes.append("PW_NO_SPECIAL_CHAR")
     return codes
 
