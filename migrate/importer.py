@@ -172,7 +172,7 @@ def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, 
         secrets.append(target.password)
     journal = None if options.dry_run else Journal(_journal_path(options), resume=options.resume)
     log = ResultLog(None if options.dry_run else options.log, secrets=secrets)
-    rejects = RejectsWriter(options.rejects) if options.rejects and not options.dry_run else None
+    rejects = RejectsWriter(options.rejects, redactor=log.redactor) if options.rejects and not options.dry_run else None
     credentials = CredentialsFile(options.credentials) if options.credentials and not options.dry_run else None
     recorder = _Recorder(log, rejects)
     try:
