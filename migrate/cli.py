@@ -285,6 +285,9 @@ def sandbox_group() -> None:
 @click.option("--p-drop", type=float, default=0.0, help="Probability of a dropped connection.")
 @click.option("--p-slow", type=float, default=0.0, help="Probability of a reply slower than --slow-seconds.")
 @click.option("--slow-seconds", type=float, default=60.0)
+@click.option("--p-expire", type=float, default=0.0, help="Probability of a forced session expiry.")
+@click.option("--fault-after-write", type=float, default=0.0, help="Chance a 5xx/drop comes after the write.")
+@click.option("--faults-writes-only", is_flag=True, help="Inject faults and latency into writes only.")
 @handle_errors
 def sandbox_serve(**kw: Any) -> None:
     """Serve the sandbox until Ctrl-C; prints the base URL."""
@@ -295,19 +298,25 @@ def sandbox_serve(**kw: Any) -> None:
     password = os.environ.get(PASSWORD_ENV, "")
     if not password:
         raise UsageError(f"set {PASSWORD_ENV} to the password of --admin {kw['admin']}")
-    faults = FaultConfig(
-        seed=kw["seed"],
-        latency_ms=kw["latency_ms"],
-        jitter_ms=kw["jitter_ms"],
-        p_500=kw["p500"],
-        p_502=kw["p502"],
-        p_503=kw["p503"],
-        p_429=kw["p429"],
-        retry_after=kw["retry_after"],
-        p_drop=kw["p_drop"],
-        p_slow=kw["p_slow"],
-        slow_seconds=kw["slow_seconds"],
-    )
+    try:
+        faults = FaultConfig(
+            seed=kw["seed"],
+            latency_ms=kw["latency_ms"],
+            jitter_ms=kw["jitter_ms"],
+            p_500=kw["p500"],
+            p_502=kw["p502"],
+            p_503=kw["p503"],
+            p_429=kw["p429"],
+            retry_after=kw["retry_after"],
+            p_drop=kw["p_drop"],
+            p_slow=kw["p_slow"],
+            slow_seconds=kw["slow_seconds"],
+            p_expire=kw["p_expire"],
+            fault_after_write=kw["fault_after_write"],
+            applies_to="writes" if kw["faults_writes_only"] else "all",
+        )
+    except ValueError as exc:
+        raise UsageError(f"bad fault option: {exc}") from exc
     config = SandboxConfig(
         db_path=kw["db_path"],
         admin_email=kw["admin"],
