@@ -8,10 +8,10 @@ be decided at the end (a domain may be defined after its users; a member may be 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 from migrate.inputs import Entry
-from migrate.model import Account, Admin, Alias, Domain, MailingList, User
+from migrate.model import Account, Admin, Alias, Domain, MailingList, User, field_names, replace_fields
 from migrate.model_fields import SPECS
 from migrate.records import Problem, Provenance, Severity
 
@@ -197,8 +197,8 @@ def merge_partials(entries: Sequence[Entry]) -> dict[int, int]:
         if any(p.code == "MERGED" for p in entry.problems) and ident in first:
             target = first[ident]
             base = objects[target]
-            extra = {f.name: getattr(entry.obj, f.name) for f in fields(entry.obj) if f.name not in _KEY_FIELDS}
-            objects[target] = replace(base, **{k: v for k, v in extra.items() if v is not None})
+            extra = {name: getattr(entry.obj, name) for name in field_names(entry.obj) if name not in _KEY_FIELDS}
+            objects[target] = replace_fields(base, **{k: v for k, v in extra.items() if v is not None})
             merged[index] = target
         else:
             first.setdefault(ident, index)

@@ -10,8 +10,9 @@ spelling, hashes to an accepted scheme) and reports every problem at its file, l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from typing import Any
+
+import msgspec
 
 from migrate.model_fields import SPECS, Context, FieldSpec
 from migrate.normalize import ValueProblem
@@ -29,14 +30,26 @@ __all__ = [
     "Throttle",
     "User",
     "build",
+    "field_names",
+    "replace_fields",
     "to_dict",
 ]
 
 Strs = tuple[str, ...]
+_SECRETS = ("password", "password_hash")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Domain:
+def _safe_repr(obj: msgspec.Struct) -> str:
+    """A repr that shows which secrets are set, never their values."""
+    parts = []
+    for name in obj.__struct_fields__:
+        value = getattr(obj, name)
+        if value is not None:
+            parts.append(f"{name}={'***' if name in _SECRETS else repr(value)}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
     """A mail domain and its settings (``POST``/``PUT /api/domain/<domain>``)."""
 
     domain: str
@@ -71,14 +84,13 @@ class Domain:
         return self.domain
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Admin:
+class Admin(msgspec.Struct, frozen=True, kw_only=True):
     """A standalone admin (``/api/admin/<mail>``)."""
 
     email: str
     name: str | None = None
-    password: str | None = field(default=None, repr=False)
-    password_hash: str | None = field(default=None, repr=False)
+    password: str | None = None
+    password_hash: str | None = None
     accountStatus: str | None = None
     language: str | None = None
     isGlobalAdmin: bool | None = None
@@ -94,17 +106,19 @@ class Admin:
         """The admin's address."""
         return self.email
 
+    def __repr__(self) -> str:
+        return _safe_repr(self)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class User:
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
     """A mailbox (``/api/user/<mail>``)."""
 
     email: str
     name: str | None = None
     gn: str | None = None
     sn: str | None = None
-    password: str | None = field(default=None, repr=False)
-    password_hash: str | None = field(default=None, repr=False)
+    password: str | None = None
+    password_hash: str | None = None
     quota: int | None = None
     accountStatus: str | None = None
     language: str | None = None
@@ -126,14 +140,16 @@ class User:
         """The user's address."""
         return self.email
 
+    def __repr__(self) -> str:
+        return _safe_repr(self)
+
     @property
     def domain(self) -> str:
         """The domain part of the address."""
         return self.email.rpartition("@")[2]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Alias:
+class Alias(msgspec.Struct, frozen=True, kw_only=True):
     """An alias account (``/api/alias/<mail>``)."""
 
     email: str
@@ -149,8 +165,7 @@ class Alias:
         return self.email
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MailingList:
+class MailingList(msgspec.Struct, frozen=True, kw_only=True):
     """A mailing list: classic LDAP ``maillist`` or subscribable ``mlmmj`` (``kind``)."""
 
     email: str
@@ -170,8 +185,7 @@ class MailingList:
         return self.email
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpamPolicy:
+class SpamPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """A spam policy at global, domain or user scope (``/api/spampolicy/...``)."""
 
     scope: str
@@ -195,8 +209,7 @@ class SpamPolicy:
         return self.scope if self.scope == "global" else f"{self.scope}:{self.target}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Throttle:
+class Throttle(msgspec.Struct, frozen=True, kw_only=True):
     """A throttle setting (``/api/throttle/<target>/<direction>``); sizes in bytes."""
 
     scope: str
@@ -439,9 +452,19 @@ def to_dict(obj: Account, *, include_secrets: bool = False) -> dict[str, Any]:
         include_secrets: Include ``password``/``password_hash`` (snapshots carry hashes; logs never).
     """
     out: dict[str, Any] = {}
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if value is None or (not include_secrets and f.name in ("password", "password_hash")):
+    for name in obj.__struct_fields__:
+        value = getattr(obj, name)
+        if value is None or (not include_secrets and name in _SECRETS):
             continue
-        out[f.name] = sorted(value) if isinstance(value, tuple) else value
+        out[name] = sorted(value) if isinstance(value, tuple) else value
     return out
+
+
+def field_names(cls: type[Account] | Account) -> tuple[str, ...]:
+    """Return the field names of a model class (or object), in declaration order."""
+    return tuple(cls.__struct_fields__)
+
+
+def replace_fields(obj: Any, **changes: Any) -> Any:
+    """Return a copy of a model object with some fields changed (the objects are frozen)."""
+    return msgspec.structs.replace(obj, **changes)

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migrate.model import Account, Admin, Alias, Domain, MailingList, SpamPolicy, Throttle, User
+from migrate.model import (
+    Account,
+    Admin,
+    Alias,
+    Domain,
+    MailingList,
+    SpamPolicy,
+    Throttle,
+    User,
+    field_names,
+    replace_fields,
+)
 from migrate.passwords import PasswordPolicy
 from migrate.plan_params import CREATE_FIELDS, SET_FIELDS, UPDATE_FIELDS, api_value
 from migrate.state import State
@@ -462,7 +473,7 @@ class _Builder:
 
     def spam_policy(self, entry: int, obj: SpamPolicy) -> None:
         cur = self.state.spam_policies.get(obj.key)
-        names = [f for f in SpamPolicy.__dataclass_fields__ if f not in ("scope", "target")]
+        names = [f for f in field_names(SpamPolicy) if f not in ("scope", "target")]
         diff = _scalars(obj, cur, names)
         if not diff:
             return
@@ -541,7 +552,7 @@ def _merge_memberships(desired: Sequence[tuple[int, Account]]) -> list[tuple[int
     out: list[tuple[int, Account]] = []
     for entry, obj in desired:
         if isinstance(obj, (Alias, MailingList)) and obj.members is not None and obj.email in wanted:
-            obj = replace(obj, members=tuple(sorted(set(obj.members) | wanted[obj.email])))
+            obj = replace_fields(obj, members=tuple(sorted(set(obj.members) | wanted[obj.email])))
         out.append((entry, obj))
     return out
 
