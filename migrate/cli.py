@@ -390,5 +390,6 @@ def diff_cmd(a: str, b: str, mapping: str | None, encoding: str | None, delimite
     if as_json:
         click.echo(orjson.dumps(diff_json(result), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
     else:
-        click.echo(render_text(result))
+        text = render_text(result)
+        click.echo(text, nl=not text.endswith("\n"))
     sys.exit(EXIT_OK if result.identical else EXIT_PROBLEMS)

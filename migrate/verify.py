@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from migrate.errors import RejectedByServer
 from migrate.model import Admin, Alias, MailingList, SpamPolicy, Throttle, User
 from migrate.plan_ops import Verify
 from migrate.readers.server import read_object
@@ -68,7 +69,12 @@ def _probe(verify: Verify, list_kind: str) -> Any:
 async def mismatches(client: ApiClient, verify: Verify, list_kind: str) -> list[str]:
     """Read the object behind ``verify`` from the server and compare it."""
     if verify.kind in ("domain", "domain_admins"):
-        data = await client.get_domain(verify.key)
+        try:
+            data = await client.get_domain(verify.key)
+        except RejectedByServer as exc:
+            if exc.code != "INVALID_DOMAIN_NAME":  # how the API says "no such domain"
+                raise
+            data = None
         stored: dict[str, Any] = {}
         if data is not None:
             from migrate.state import domain_from_api

@@ -1,0 +1,416 @@
+"""iRedAdmin-Pro API client: session, retries, concurrency and rate limits.
+
+One :class:`ApiClient` serves every worker of a run. Each :meth:`ApiClient.call` goes through:
+
+1. the shared :class:`~migrate.retry.RateLimiter` (when ``rate`` is set), then a semaphore of
+   ``concurrency`` slots held only while a request is on the wire;
+2. the reply reading of :mod:`migrate.client_wire` (envelope, classification);
+3. on an expired session, one re-login and one re-send (per call); concurrent calls that all see
+   the expiry log in once between them (a lock and a session generation counter);
+4. on a transient fault, the :class:`~migrate.retry.RetryPolicy`; when it gives up,
+   :class:`~migrate.errors.TargetUnavailable`.
+
+The session cookie is taken from the login reply only and sent by hand: a late reply to a request
+made with the old session carries a fresh *anonymous* cookie, and a shared cookie jar would let it
+overwrite the session another worker has just logged in.
+
+Transport: the httpx API over aiohttp (``httpx-aiohttp``); see ``bench/http_transport.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+
+import aiohttp
+import httpx
+
+from migrate.client_endpoints import Endpoints
+from migrate.client_wire import (
+    ApiResponse,
+    FormData,
+    UnexpectedResponse,
+    aiohttp_transport,
+    certificate_error,
+    encode_form,
+    key_from_path,
+    normalize_path,
+    read_reply,
+    rejection,
+    session_cookie,
+    ssl_context,
+    transport_error,
+)
+from migrate.errors import (
+    AuthError,
+    ConfigError,
+    EndpointUnsupported,
+    RetriableError,
+    SessionExpired,
+    TargetUnavailable,
+)
+from migrate.retry import RateLimiter, RetryPolicy
+
+__all__ = ["ApiClient", "ApiResponse", "ClientStats", "UnexpectedResponse"]
+
+logger = logging.getLogger("migrate.client")
+
+_QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD"})  # the server reads no body on these (§4.3)
+_NETWORK_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+@dataclass
+class ClientStats:
+    """Counters for reports and tests.
+
+    Attributes:
+        requests: HTTP requests sent, by method (logins count as ``POST``).
+        calls: :meth:`ApiClient.call` invocations.
+        attempts: HTTP requests made on behalf of calls (logins excluded).
+        retries: Backoff retries after transient faults (logins included).
+        logins: Successful logins, the first one included.
+        relogins: Logins made because a session expired.
+        login_requests: HTTP requests sent to ``/login`` (part of ``requests``).
+        rejected: Calls the server refused with a permanent code.
+    """
+
+    requests: Counter[str] = field(default_factory=Counter)
+    calls: int = 0
+    attempts: int = 0
+    retries: int = 0
+    logins: int = 0
+    relogins: int = 0
+    login_requests: int = 0
+    rejected: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        """All HTTP requests sent."""
+        return sum(self.requests.values())
+
+    def writes(self) -> int:
+        """Requests that may change something (POST, PUT, DELETE), logins excluded."""
+        return sum(n for method, n in self.requests.items() if method not in _QUERY_METHODS) - self.login_requests
+
+
+@dataclass
+class _Tries:
+    attempts: int = 0
+    relogged: bool = False
+
+
+class ApiClient(Endpoints):
+    """Async client for one iRedAdmin-Pro API endpoint and admin account.
+
+    Args:
+        base_url: API base, e.g. ``https://mail.example.com/iredadmin/api``.
+        admin: Admin email address to log in as.
+        password: The admin's password (kept private: not in repr, logs or errors).
+        concurrency: Requests on the wire at once.
+        rate: Requests per second across all workers; ``None`` for no limit.
+        retry: Retry policy for transient faults (default :class:`RetryPolicy`).
+        verify: Verify the server's TLS certificate; ``False`` only for an explicit ``--insecure``.
+        ca_file: PEM file of the CA to trust instead of the default bundles.
+        timeout: Seconds for connecting and for each read.
+        transport: httpx transport to use instead of the aiohttp one (tests).
+
+    Raises:
+        ConfigError: a base URL that is not http(s), an unreadable ``ca_file``, bad limits.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        admin: str,
+        password: str,
+        *,
+        concurrency: int = 8,
+        rate: float | None = None,
+        retry: RetryPolicy | None = None,
+        verify: bool = True,
+        ca_file: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        url = base_url.strip().rstrip("/")
+        try:
+            scheme = httpx.URL(url).scheme
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"bad API URL {url!r}: {exc}", code="BAD_URL") from exc
+        if scheme not in ("http", "https"):
+            raise ConfigError(
+                f"bad API URL {url!r}: expected http:// or https://",
+                code="BAD_URL",
+                hint="e.g. --url https://mail.example.com/iredadmin/api",
+            )
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1", code="BAD_CONCURRENCY")
+        if rate is not None and rate <= 0:
+            raise ConfigError("rate must be a positive number of requests per second", code="BAD_RATE")
+        self.base_url = url
+        self.admin = admin
+        self.__password = password
+        self.concurrency = concurrency
+        self.rate = rate
+        self.retry = retry or RetryPolicy()
+        self.stats = ClientStats()
+        self._limiter = RateLimiter(rate, clock=self.retry.clock, sleep=self.retry.sleep) if rate else None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._login_lock = asyncio.Lock()
+        self._generation = 0  # bumped by every successful login; 0 = never logged in
+        self.__cookie: str | None = None
+        if transport is None:
+            transport = aiohttp_transport(ssl_context(verify, ca_file), concurrency + 2)
+        # The httpx client builds requests (URL, query, form body, timeouts) and owns the
+        # transport; requests go to the transport directly. Client.send() would add redirect,
+        # auth and cookie-jar machinery we do not want (redirects are read, never followed; the
+        # cookie is ours) at about 50 µs of CPU per request.
+        self._transport = transport
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"Accept": "application/json", "User-Agent": "iredmigrate"},
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ApiClient(base_url={self.base_url!r}, admin={self.admin!r}, "
+            f"concurrency={self.concurrency}, rate={self.rate!r})"
+        )
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether a login has succeeded."""
+        return self._generation > 0
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def _secrets(self, form: Mapping[str, str] | None) -> list[str]:
+        found = [self.__password]
+        if self.__cookie:
+            found.extend(part.partition("=")[2] for part in self.__cookie.split("; "))
+        if form:
+            found.extend(v for k, v in form.items() if "password" in k.lower() and v)
+        return found
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        where: str,
+        key: str | None,
+        *,
+        with_session: bool = True,
+    ) -> httpx.Response:
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        headers = {"Cookie": self.__cookie} if with_session and self.__cookie else None
+        self.stats.requests[method] += 1
+        started = time.perf_counter()
+        async with self._slots:
+            try:
+                request = self._http.build_request(method, url, params=query, data=form, headers=headers)
+                response = await self._transport.handle_async_request(request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            except _NETWORK_ERRORS as exc:
+                fatal = certificate_error(exc, where, key)
+                if fatal is not None:
+                    raise fatal from exc
+                error = transport_error(exc, where, key, self._secrets(form))
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s -> %s after %.1f ms", where, error.code, (time.perf_counter() - started) * 1e3)
+                raise error from exc
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s -> %d in %.1f ms", where, response.status_code, (time.perf_counter() - started) * 1e3)
+        return response
+
+    def _retry_hook(self, where: str) -> Callable[[BaseException, int, float], None]:
+        def hook(exc: BaseException, attempt: int, delay: float) -> None:
+            self.stats.retries += 1
+            code = getattr(exc, "code", "") or type(exc).__name__
+            logger.debug("%s: %s on attempt %d; retrying in %.2f s", where, code, attempt, delay)
+
+        return hook
+
+    def _gave_up(self, exc: RetriableError, where: str, key: str | None, attempts: int) -> TargetUnavailable:
+        return TargetUnavailable(
+            f"{where}: still failing after {attempts} attempt(s): {exc.message}",
+            code=exc.code or "TARGET_UNAVAILABLE",
+            key=key,
+            hint="check that the server is up and reachable; lower --concurrency or --rate if it is overloaded",
+        )
+
+    # --- session -------------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Log in (again) now.
+
+        Raises:
+            AuthError: the server refused the credentials or this client.
+            EndpointUnsupported: no ``/login`` endpoint: the API is off or the URL is wrong.
+            TargetUnavailable: transient faults outlasted the retry policy.
+        """
+        async with self._login_lock:
+            await self._login_locked()
+
+    async def _ensure_login(self) -> None:
+        if self._generation == 0:
+            async with self._login_lock:
+                if self._generation == 0:
+                    await self._login_locked()
+
+    async def _relogin(self, generation: int) -> None:
+        async with self._login_lock:
+            # Whoever gets the lock first logs in; the others find the generation moved on.
+            if self._generation == generation:
+                self.stats.relogins += 1
+                await self._login_locked()
+
+    async def _login_locked(self) -> None:
+        where = "POST /login"
+        form = {"username": self.admin, "password": self.__password}
+        secrets = [self.__password]
+        attempts = 0
+
+        async def attempt() -> str:
+            nonlocal attempts
+            attempts += 1
+            self.stats.login_requests += 1
+            # No old cookie: the server must start (and send us) a fresh session.
+            response = await self._send(
+                "POST", self.base_url + "/login", None, form, where, self.admin, with_session=False
+            )
+            try:
+                reply = read_reply(response, where=where, key=self.admin, secrets=secrets)
+            except SessionExpired as exc:
+                raise AuthError(f"{where}: the login was redirected", code="LOGIN_REQUIRED", key=self.admin) from exc
+            except EndpointUnsupported as exc:
+                raise EndpointUnsupported(
+                    f"{where}: HTTP {response.status_code}: no API login endpoint at {self.base_url}",
+                    code=exc.code,
+                    key=self.admin,
+                    hint="enable the API (ENABLE_RESTFUL_API = True) and give the API base, "
+                    "e.g. https://HOST/iredadmin/api",
+                ) from exc
+            if not reply.ok:
+                refused = rejection(reply, where, self.admin)
+                raise AuthError(f"login as {self.admin} refused", code=refused.code, key=self.admin, hint=refused.hint)
+            cookie = session_cookie(response)
+            if cookie is None:
+                raise AuthError(
+                    f"login as {self.admin} succeeded but the server set no session cookie",
+                    code="NO_SESSION_COOKIE",
+                    key=self.admin,
+                )
+            return cookie
+
+        try:
+            cookie = await self.retry.run(attempt, on_retry=self._retry_hook(where))
+        except RetriableError as exc:
+            raise self._gave_up(exc, where, self.admin, attempts) from exc
+        self.__cookie = cookie
+        self._generation += 1
+        self.stats.logins += 1
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: FormData | None = None,
+        params: Mapping[str, str] | None = None,
+        allow_failure: bool = False,
+    ) -> ApiResponse:
+        """Send one API call and read its reply.
+
+        Args:
+            method: HTTP method.
+            path: Path under the base URL, e.g. ``/user/john@example.com`` (no trailing slash is
+                ever sent).
+            data: Parameters, form-encoded: lists comma-joined, bools ``yes``/``no``. On GET and
+                DELETE they go to the query string (the server ignores those bodies).
+            params: Extra query-string parameters.
+            allow_failure: Return a permanent failure as ``ApiResponse(ok=False)`` instead of
+                raising.
+
+        Returns:
+            The reply; ``attempts`` counts the HTTP requests it took.
+
+        Raises:
+            RejectedByServer: a permanent ``_msg`` (unless ``allow_failure``); never retried.
+            EndpointUnsupported: a plain 404/405.
+            AuthError: the login was refused, or the session died again right after a re-login.
+            TargetUnavailable: transient faults outlasted the retry policy.
+            UnexpectedResponse: the reply is not the API's.
+        """
+        method = method.upper()
+        path = normalize_path(path)
+        where = f"{method} {path}"
+        key = key_from_path(path)
+        url = self.base_url + path
+        query = dict(params) if params else {}
+        form = encode_form(data) if data is not None else None
+        if form is not None and method in _QUERY_METHODS:
+            query.update(form)
+            form = None
+        self.stats.calls += 1
+        await self._ensure_login()
+        tries = _Tries()
+
+        async def attempt() -> ApiResponse:
+            while True:
+                generation = self._generation
+                tries.attempts += 1
+                response = await self._send(method, url, query or None, form, where, key)
+                try:
+                    return read_reply(response, where=where, key=key, secrets=self._secrets(form))
+                except SessionExpired as exc:
+                    if tries.relogged:
+                        raise AuthError(
+                            f"{where}: the session expired again right after a new login",
+                            code="LOGIN_REQUIRED",
+                            key=key,
+                            hint="sessions are bound to the client IP: keep a stable source address",
+                        ) from exc
+                    tries.relogged = True
+                    await self._relogin(generation)
+
+        try:
+            reply = await self.retry.run(attempt, on_retry=self._retry_hook(where))
+        except RetriableError as exc:
+            raise self._gave_up(exc, where, key, tries.attempts) from exc
+        finally:
+            self.stats.attempts += tries.attempts
+        reply = replace(reply, attempts=tries.attempts)
+        if not reply.ok and not allow_failure:
+            self.stats.rejected += 1
+            raise rejection(reply, where, key)
+        return reply
