@@ -127,11 +127,11 @@ class _Runner:
 
     async def run_op(self, op: Operation) -> None:
         row = self.rows.get(op.entry) if op.entry is not None else None
-        if row is not None and (row.done or row.status == "failed"):
-            return
-        if self.stop.is_set():
-            if row is not None:
+        if (row is not None and (row.done or row.status == "failed")) or self.stop.is_set():
+            if row is not None and not row.done:
                 self.finish_row(row, "skipped", "ABORTED", "not attempted: the run was stopped before this row")
+            self.finished_ops += 1
+            self.on_progress(self.finished_ops, len(self.plan.operations))
             return
         try:
             created = await self._calls(op, row)

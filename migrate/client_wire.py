@@ -145,10 +145,10 @@ def encode_form(data: FormData) -> dict[str, str]:
             form[name] = "yes" if value else "no"
         elif isinstance(value, str):
             form[name] = value
-        elif isinstance(value, int):
+        elif isinstance(value, (int, float)):
             form[name] = str(value)
         else:
-            form[name] = ",".join(value)
+            form[name] = ",".join(str(item) for item in value)
     return form
 
 

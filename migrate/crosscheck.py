@@ -148,6 +148,20 @@ class CrossCheck:
                     key=use.key,
                 )
             )
+        for admin, (prov, _, _) in sorted(self._admins.items()):
+            domain = admin.rpartition("@")[2]
+            if domain in known:
+                problems.append(
+                    Problem.at(
+                        prov,
+                        "CAN_NOT_BE_LOCAL_DOMAIN",
+                        f"the standalone admin {admin} is in {domain}, a domain of this server; "
+                        "iRedAdmin-Pro refuses that",
+                        hint="give the admin an address outside the hosted domains, or make it a mail user "
+                        "with isAdmin",
+                        key=admin,
+                    )
+                )
         for alias, (prov, column, owner) in sorted(self._per_user_aliases.items()):
             if alias in self._addresses:
                 problems.append(

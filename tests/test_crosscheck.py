@@ -74,3 +74,12 @@ def test_per_user_alias_equal_to_another_account() -> None:
         entry(4, "user", email="b@example.com"),
     )
     assert [(p.code, p.line, p.column) for p in problems] == [("ALIAS_IS_ACCOUNT", 3, "Aliases")]
+
+
+def test_standalone_admin_in_a_hosted_domain() -> None:
+    _, problems = run(
+        entry(2, "domain", domain="example.com"),
+        entry(3, "admin", email="boss@example.com", password="Str0ng#Pass"),
+        entry(4, "admin", email="help@outside.org", password="Str0ng#Pass"),
+    )
+    assert [(p.code, p.line, p.key) for p in problems] == [("CAN_NOT_BE_LOCAL_DOMAIN", 3, "boss@example.com")]

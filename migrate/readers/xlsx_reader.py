@@ -1,0 +1,522 @@
+"""Stream the rows of an XLSX workbook as :class:`~migrate.records.TableRow`, one sheet per kind.
+
+The engine is python-calamine (Rust), chosen by measurement (``bench/xlsx_engines.py``): about ten
+times faster than openpyxl's read-only mode. It parses one sheet at a time; rows are converted and
+yielded one by one. Before calamine sees the file, :mod:`migrate.readers.xlsx_safety` refuses zip
+and entity bombs and finds the formula cells calamine would silently read as empty.
+
+Spreadsheets people maintain by hand have a title above the header, hidden helper sheets, numbers
+Excel turned into dates or scientific notation, formulas: the reader finds the header row, skips
+hidden sheets with a warning, renders values the way Excel shows them (``1500``, not ``1500.0``;
+dates in ISO) and records each non-text cell's type so the model can tell "this was a number".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import os
+import unicodedata
+import zipfile
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+from migrate.errors import InputFileError
+from migrate.readers.csv_reader import scientific_problem, unique_headers
+from migrate.readers.xlsx_safety import (
+    DEFAULT_LIMITS,
+    ArchiveLimits,
+    CellMark,
+    SheetScan,
+    open_archive,
+    scan_sheet,
+    sheet_parts,
+)
+from migrate.records import Problem, Provenance, Severity, TableRow
+
+__all__ = ["HEADER_SEARCH_ROWS", "read_xlsx", "sheet_kind"]
+
+#: How many rows at the top of a sheet may hold titles before the header row.
+HEADER_SEARCH_ROWS = 20
+
+Report = Callable[[Problem], None]
+
+_STEMS = {
+    "domain": "domain",
+    "admin": "admin",
+    "administrator": "admin",
+    "domainadmin": "admin",
+    "user": "user",
+    "mailbox": "user",
+    "mailuser": "user",
+    "alias": "alias",
+    "mailalias": "alias",
+    "list": "list",
+    "maillist": "list",
+    "mailinglist": "list",
+    "distributionlist": "list",
+    "spampolicy": "spam_policy",
+    "spam": "spam_policy",
+    "throttle": "throttle",
+    "throttling": "throttle",
+}
+# Floats from this size up have lost digits: Excel keeps 15 significant ones.
+_EXACT_LIMIT = 1e15
+
+_new = object.__new__
+# Provenance is frozen: filling its slots directly is half the cost of its __init__ (see csv_reader).
+_SET_SOURCE, _SET_SHEET, _SET_LINE, _SET_FMT = (
+    Provenance.__dict__[slot].__set__ for slot in ("source", "sheet", "line", "fmt")
+)
+
+
+def _ignore(problem: Problem) -> None:
+    """Drop a file-level problem (the default ``report``)."""
+
+
+def sheet_kind(sheet_name: str) -> str | None:
+    """Return the account kind a sheet name stands for, or ``None``.
+
+    Case, accents, spaces, underscores and hyphens are ignored, singular and plural both match:
+    ``Users`` -> ``user``, ``spam policies`` and ``spam_policy`` -> ``spam_policy``,
+    ``Lists`` and ``maillists`` -> ``list``.
+
+    Args:
+        sheet_name: The sheet's name as shown on its tab.
+    """
+    folded = unicodedata.normalize("NFKD", sheet_name).encode("ascii", "ignore").decode().casefold()
+    name = "".join(ch for ch in folded if ch.isalnum())
+    candidates = [name]
+    if name.endswith("ies"):
+        candidates.append(name[:-3] + "y")
+    if name.endswith("es"):
+        candidates.append(name[:-2])
+    if name.endswith("s"):
+        candidates.append(name[:-1])
+    for candidate in candidates:
+        kind = _STEMS.get(candidate)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _number_text(value: float) -> tuple[str, bool]:
+    """Render a number as Excel shows it in General format; True when digits were lost."""
+    if not value.is_integer():
+        return repr(value), False
+    return str(int(value)), abs(value) >= _EXACT_LIMIT
+
+
+def _cell_text(value: Any) -> tuple[str, str | None, bool]:
+    """Return (text, type for TableRow.types, digits lost) for one non-text cell value."""
+    kind = type(value)
+    if kind is float:
+        if math.isfinite(value):
+            text, lost = _number_text(value)
+            return text, "number", lost
+        return repr(value), "number", False
+    if kind is bool:
+        return ("TRUE" if value else "FALSE"), "bool", False
+    if kind is int:
+        return str(value), "number", abs(value) >= _EXACT_LIMIT
+    if kind is dt.datetime:
+        if value.time() == dt.time():
+            return value.date().isoformat(), "date", False
+        return value.isoformat(sep=" "), "date", False
+    if kind in (dt.date, dt.time):
+        return value.isoformat(), "date", False
+    if kind is dt.timedelta:
+        return str(value), "date", False
+    return str(value), None, False
+
+
+def _is_header_candidate(row: list[Any]) -> int:
+    """Return how many text cells a row has if it could be a header (mostly text), else 0."""
+    filled = [v for v in row if v != ""]
+    texts = sum(1 for v in filled if type(v) is str and v.strip())
+    return texts if filled and texts * 2 > len(filled) else 0
+
+
+def _find_header(top: list[list[Any]]) -> int | None:
+    """Pick the header row among the first rows: the first one that has most of the widest's text cells.
+
+    A title ("Users exported 2024-05-01", possibly merged across columns) has one or two text
+    cells; the header has one per column, as do text data rows below it.
+    """
+    counts = [_is_header_candidate(row) for row in top]
+    best = max(counts, default=0)
+    if best == 0:
+        return None
+    # A narrow table needs every column named; a wide one at least half (titles have one or two).
+    need = best if best <= 4 else (best + 1) // 2
+    return next(i for i, count in enumerate(counts) if count >= need)
+
+
+def _formula_problem(prov: Provenance, column: str | None, mark: CellMark) -> Problem:
+    if mark.code == "FORMULA_ERROR":
+        what = "the formula in this cell gives" if mark.formula else "the cell holds"
+        return Problem.at(
+            prov,
+            "FORMULA_ERROR",
+            f"{what} the error {mark.detail or 'value'}; read as empty",
+            hint="fix the formula (or type the value) in the spreadsheet",
+            column=column,
+        )
+    return Problem.at(
+        prov,
+        "FORMULA_NO_VALUE",
+        "the cell holds a formula without a computed value (the file was never recalculated); read as empty",
+        hint="open the workbook in Excel or LibreOffice and save it, or paste the values instead of formulas",
+        column=column,
+    )
+
+
+def read_xlsx(
+    path: str | os.PathLike[str],
+    *,
+    header: bool = True,
+    source_name: str | None = None,
+    report: Report = _ignore,
+    sheets: Collection[str] | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+) -> Iterator[TableRow]:
+    """Stream the rows of an XLSX workbook, sheet by sheet.
+
+    Without ``sheets``, every visible sheet whose name is a kind (:func:`sheet_kind`) is read;
+    hidden sheets and, when some sheet names a kind, sheets that do not are skipped with a
+    warning. When no sheet names a kind, every visible sheet is read with ``kind=None``.
+
+    Args:
+        path: The workbook.
+        header: Each sheet has a header row (found even below title rows). Without one, cells are
+            keyed by their 1-based column number (column A is ``"1"``).
+        source_name: The file name shown in messages (default: ``path`` as given).
+        report: Receives file-level notes (skipped sheets, duplicate headers, no data rows).
+        sheets: Read exactly these sheets (names compared ignoring case), hidden or not.
+        limits: Zip bomb limits (see :class:`ArchiveLimits`).
+
+    Yields:
+        One :class:`TableRow` per non-blank row; ``prov.line`` is the spreadsheet row number,
+        ``kind`` the kind the sheet name says.
+
+    Raises:
+        InputFileError: Not a workbook, damaged, a zip or entity bomb, a requested sheet missing,
+            or no data at all.
+    """
+    source = source_name if source_name is not None else os.fspath(path)
+    archive = open_archive(path, source=source, limits=limits)
+    try:
+        yield from _read_workbook(path, archive, source, header, report, sheets)
+    finally:
+        archive.close()
+
+
+def _engine_error(exc: Exception, source: str, sheet: str | None = None) -> InputFileError:
+    return InputFileError(
+        f"the workbook cannot be read: {exc}",
+        code="XLSX_UNREADABLE",
+        hint="open it in Excel or LibreOffice and save it again as .xlsx",
+        source=source,
+        sheet=sheet,
+    )
+
+
+def _choose_sheets(
+    metadata: list[Any], source: str, report: Report, wanted: Collection[str] | None
+) -> list[tuple[str, str | None]]:
+    """Return (sheet name, kind) for the sheets to read, reporting the ones skipped."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    if wanted is not None:
+        by_fold = {meta.name.casefold(): meta.name for meta in metadata}
+        chosen = []
+        for name in wanted:
+            actual = by_fold.get(name.casefold())
+            if actual is None:
+                raise InputFileError(
+                    f"the workbook has no sheet {name!r}",
+                    code="SHEET_NOT_FOUND",
+                    hint=f"its sheets are: {', '.join(repr(m.name) for m in metadata)}",
+                    source=source,
+                )
+            chosen.append((actual, sheet_kind(actual)))
+        return chosen
+    visible = []
+    for meta in metadata:
+        if meta.typ != SheetTypeEnum.WorkSheet:
+            continue  # chart and macro sheets hold no rows
+        if meta.visible != SheetVisibleEnum.Visible:
+            report(
+                Problem(
+                    code="HIDDEN_SHEET",
+                    message=f"the hidden sheet {meta.name!r} was skipped",
+                    hint="unhide the sheet if its rows should be read",
+                    source=source,
+                    sheet=meta.name,
+                    severity=Severity.WARNING,
+                )
+            )
+            continue
+        visible.append((meta.name, sheet_kind(meta.name)))
+    known = any(kind for _, kind in visible)
+    for name, kind in visible:
+        if kind is None:
+            # With other sheets named by kind, this one is notes or a helper; alone, it is the data.
+            outcome = "was skipped" if known else "is read as the mapping profile says"
+            report(
+                Problem(
+                    code="UNKNOWN_SHEET",
+                    message=f"the sheet name {name!r} is no kind of account; the sheet {outcome}",
+                    hint="name sheets domains, admins, users, aliases, lists, spam_policies or throttles",
+                    source=source,
+                    sheet=name,
+                    severity=Severity.WARNING,
+                )
+            )
+    return [(name, kind) for name, kind in visible if kind is not None or not known]
+
+
+def _read_workbook(
+    path: str | os.PathLike[str],
+    archive: zipfile.ZipFile,
+    source: str,
+    header: bool,
+    report: Report,
+    wanted: Collection[str] | None,
+) -> Iterator[TableRow]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    parts = sheet_parts(archive)
+    try:
+        workbook = CalamineWorkbook.from_path(os.fspath(path))
+        metadata = list(workbook.sheets_metadata)
+    except CalamineError as exc:
+        raise _engine_error(exc, source) from None
+    chosen = _choose_sheets(metadata, source, report, wanted)
+    if not chosen:
+        raise InputFileError(
+            "the workbook has no sheet to read",
+            code="EMPTY_FILE",
+            hint="name sheets domains, admins, users, aliases, lists, spam_policies or throttles, and unhide them",
+            source=source,
+        )
+    content = False
+    with workbook:
+        for name, kind in chosen:
+            part = parts.get(name)
+            scan = scan_sheet(archive, part, source=source) if part else SheetScan()
+            try:
+                sheet = workbook.get_sheet_by_name(name)
+                start = sheet.start
+                rows = sheet.iter_rows()
+            except CalamineError as exc:
+                raise _engine_error(exc, source, name) from None
+            if scan.unplaced:
+                report(
+                    Problem(
+                        code="FORMULA_NO_VALUE",
+                        message=f"{scan.unplaced} cells hold a formula error or a formula without a value; "
+                        "they are read as empty",
+                        hint="open the workbook in Excel or LibreOffice and save it",
+                        source=source,
+                        sheet=name,
+                    )
+                )
+            reader = _SheetReader(source, name, kind, start[1] if start else 0, scan.marks, report)
+            try:
+                yield from reader.rows(rows, header)
+            except CalamineError as exc:
+                raise _engine_error(exc, source, name) from None
+            content = content or reader.content or reader.data_rows
+    if not content:
+        raise InputFileError(
+            "the workbook has no data",
+            code="EMPTY_FILE",
+            hint="check that this is the workbook you meant to read",
+            source=source,
+        )
+
+
+class _SheetReader:
+    """Turns one sheet's rows (lists of calamine values) into TableRows."""
+
+    def __init__(
+        self,
+        source: str,
+        sheet: str,
+        kind: str | None,
+        first_column: int,
+        marks: dict[int, list[CellMark]],
+        report: Report,
+    ) -> None:
+        self.source = source
+        self.sheet = sheet
+        self.kind = kind
+        self.first_column = first_column
+        self.marks = marks
+        self.report = report
+        self.content = False  # a header or a row was found
+        self.data_rows = False  # a row below the header was found
+
+    def rows(self, rows: Iterator[list[Any]], header: bool) -> Iterator[TableRow]:
+        """Yield the sheet's data rows; rows are numbered from 1 as Excel shows them."""
+        if not header:
+            yield from self._data(enumerate(rows, 1), None, 0)
+            if not self.data_rows:
+                self._no_data("the sheet is empty")
+            return
+        top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+        at = _find_header(top)
+        if at is None:
+            if any(value != "" for row in top for value in row):
+                self.content = True
+                self.report(
+                    Problem(
+                        code="NO_HEADER",
+                        message=f"no header row in the first {HEADER_SEARCH_ROWS} rows; the sheet was skipped",
+                        hint="put the column names in one row above the data",
+                        source=self.source,
+                        sheet=self.sheet,
+                    )
+                )
+            else:
+                self._no_data("the sheet is empty")
+            return
+        self.content = True
+        prov = Provenance(self.source, self.sheet, at + 1, "xlsx")
+        texts = [value if type(value) is str else _cell_text(value)[0] for value in top[at]]
+        headers, width = unique_headers(
+            texts, prov, self.report, label=lambda position: f"column {_column_letters(self.first_column + position)}"
+        )
+        numbered = itertools.chain(enumerate(top[at + 1 :], at + 2), enumerate(rows, len(top) + 1))
+        yield from self._data(numbered, headers, width)
+        if not self.data_rows:
+            self._no_data("the sheet has a header but no data rows", prov.line)
+
+    def _data(
+        self, numbered: Iterator[tuple[int, list[Any]]], headers: list[str] | None, width: int
+    ) -> Iterator[TableRow]:
+        # Rows of one sheet share a handful of type patterns: what to convert is worked out once
+        # per pattern, so a row of text costs a list copy and a dict.
+        plans: dict[tuple[type, ...], tuple[tuple[int, ...], bool]] = {}
+        marks = self.marks
+        source, sheet, kind = self.source, self.sheet, self.kind
+        keys = headers or []
+        for line, row in numbered:
+            if headers is None:
+                width = len(row)
+                keys = _positions(self.first_column, width)
+            signature = tuple(map(type, row))
+            plan = plans.get(signature)
+            if plan is None:
+                plan = plans[signature] = _plan(signature, width)
+            convert, typed_extra = plan
+            values = row[:width]
+            if len(values) < width:
+                values += [""] * (width - len(values))
+            prov = _new(Provenance)
+            _SET_SOURCE(prov, source)
+            _SET_SHEET(prov, sheet)
+            _SET_LINE(prov, line)
+            _SET_FMT(prov, "xlsx")
+            problems: list[Problem] = []
+            types: dict[str, str] = {}
+            for index in convert:
+                value = values[index]
+                if type(value) is float and value.is_integer() and -_EXACT_LIMIT < value < _EXACT_LIMIT:
+                    values[index] = str(int(value))  # the common case, inlined
+                    types[keys[index]] = "number"
+                    continue
+                text, cell_type, lost = _cell_text(value)
+                values[index] = text
+                if cell_type is not None:
+                    types[keys[index]] = cell_type
+                if lost:
+                    problems.append(_lost_digits(prov, keys[index], text))
+            if "E+" in "\x1f".join(values):
+                problems.extend(
+                    found
+                    for key, value in zip(keys, values)  # noqa: B905 - values has one per key
+                    if (found := scientific_problem(prov, key, value)) is not None
+                )
+            blank = not convert and not any(values)
+            if marks and line in marks:
+                problems.extend(self._marked(prov, marks[line], keys))
+                blank = False
+            if len(row) > width and (typed_extra or any(row[width:])):
+                problems.append(self._ragged(prov, row, width))
+                blank = False
+            if blank:
+                continue
+            self.data_rows = True
+            yield TableRow(prov, dict(zip(keys, values)), kind, problems, types)  # noqa: B905
+
+    def _marked(self, prov: Provenance, marks: list[CellMark], keys: list[str]) -> Iterator[Problem]:
+        for mark in marks:
+            index = mark.column - 1 - self.first_column
+            column = keys[index] if 0 <= index < len(keys) else _column_letters(mark.column)
+            yield _formula_problem(prov, column, mark)
+
+    def _no_data(self, message: str, line: int | None = None) -> None:
+        self.report(
+            Problem(
+                code="NO_DATA_ROWS",
+                message=message,
+                hint="check that this is the sheet you meant to fill",
+                source=self.source,
+                sheet=self.sheet,
+                line=line,
+                severity=Severity.WARNING,
+            )
+        )
+
+    def _ragged(self, prov: Provenance, row: list[Any], width: int) -> Problem:
+        extra = [i for i in range(width, len(row)) if row[i] != ""]
+        letters = ", ".join(_column_letters(self.first_column + i + 1) for i in extra[:5])
+        many = len(extra) > 1
+        return Problem.at(
+            prov,
+            "RAGGED_ROW",
+            f"column{'s' if many else ''} {letters}{'...' if len(extra) > 5 else ''} "
+            f"hold{'' if many else 's'} a value but ha{'ve' if many else 's'} no header "
+            f"(the header names {width} columns)",
+            hint="give the column a header, or delete the value",
+            column=_column_letters(self.first_column + extra[0] + 1),
+        )
+
+
+def _plan(signature: tuple[type, ...], width: int) -> tuple[tuple[int, ...], bool]:
+    """For one pattern of cell types: the positions to convert, and whether a typed cell is extra."""
+    convert = tuple(i for i, kind in enumerate(signature[:width]) if kind is not str)
+    return convert, any(kind is not str for kind in signature[width:])
+
+
+_POSITIONS: dict[tuple[int, int], list[str]] = {}
+
+
+def _positions(first_column: int, width: int) -> list[str]:
+    """Keys for a sheet read without a header: the column numbers, column A being "1"."""
+    keys = _POSITIONS.get((first_column, width))
+    if keys is None:
+        keys = _POSITIONS[(first_column, width)] = [str(first_column + i + 1) for i in range(width)]
+    return keys
+
+
+def _lost_digits(prov: Provenance, column: str, text: str) -> Problem:
+    return Problem.at(
+        prov,
+        "EXCEL_SCIENTIFIC",
+        f"the number {text} has more than 15 digits: Excel kept only the first 15",
+        hint="format the column as Text in the spreadsheet and type the full value again",
+        column=column,
+        severity=Severity.WARNING,
+    )
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

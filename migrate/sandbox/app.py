@@ -1,0 +1,141 @@
+"""The aiohttp application: session cookie, allow-list, envelope, redirects, 404/405.
+
+Order of checks, as web.py and iRedAdmin apply them: the session is loaded first (a session
+used from another IP is expired with a 303 to the login page), then a trailing slash is
+redirected, then routing answers plain-text 404/405, and only then does an endpoint check the
+client allow-list, the login and the admin's rights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from migrate.sandbox import store_domain
+from migrate.sandbox.config import API_PREFIX
+from migrate.sandbox.context import ApiError, AppState, Ctx, Reply, fail
+from migrate.sandbox.faults import Faults
+from migrate.sandbox.routes import GLOBAL, PUBLIC, ROUTES, Route
+from migrate.sandbox.sessions import Session
+
+__all__ = ["build_app", "cookie_name"]
+
+_log = logging.getLogger(__name__)
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_LOGIN_PAGE = "/iredadmin/login"
+_DOMAINS_PAGE = "/iredadmin/domains"
+# Large member lists travel as one form field; the web.py default would be far lower.
+_MAX_BODY = 64 * 1024 * 1024
+_SESSION: web.RequestKey[Session | None] = web.RequestKey("sandbox_session")
+
+
+def cookie_name(state: AppState) -> str:
+    """Return the session cookie's name, ``iRedAdmin-Pro-<BACKEND>``."""
+    return f"iRedAdmin-Pro-{state.config.backend_name.upper()}"
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location}, text="")
+
+
+def _render(state: AppState, reply: Reply) -> web.Response:
+    success, msg = ("success", "msg") if state.config.old_envelope else ("_success", "_msg")
+    body: dict[str, object] = {success: reply.success}
+    if reply.data is not None:
+        body[reply.key] = reply.data
+    if reply.msg is not None:
+        body[msg] = reply.msg
+    response = web.Response(body=json.dumps(body).encode("utf-8"), content_type="application/json")
+    if reply.cookie:
+        response.set_cookie(cookie_name(state), reply.cookie, path="/", httponly=True, samesite="Strict")
+    return response
+
+
+def _redirect_for(route: Route, ctx: Ctx, code: str | None) -> web.Response | None:
+    """The ``policy_auth_redirect`` quirk: auth failures as HTML redirects on some endpoints."""
+    if not route.redirects or not ctx.quirk("policy_auth_redirect"):
+        return None
+    if route.redirects == "global" and ctx.match.get("account") != "global":
+        return None
+    if code == "LOGIN_REQUIRED":
+        return _see_other(f"{_LOGIN_PAGE}?msg=LOGIN_REQUIRED")
+    if code == "PERMISSION_DENIED":
+        return _see_other(f"{_DOMAINS_PAGE}?msg=PERMISSION_DENIED")
+    return None
+
+
+def _endpoint(state: AppState, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        if not state.client_allowed(request.remote):
+            return _render(state, fail("NOT_AUTHORIZED"))
+        # The query string is read on every method, the body only where web.py reads one.
+        params = {key: value for key, value in request.query.items()}
+        if request.method in _BODY_METHODS:
+            form = await request.post()
+            params.update((key, value) for key, value in form.items() if isinstance(value, str))
+        match = {key: value.lower() for key, value in request.match_info.items()}
+        ctx = Ctx(state, match, params, request.get(_SESSION), request.remote or "")
+        try:
+            with state.db.tx():
+                if route.auth != PUBLIC:
+                    if ctx.session is None:
+                        raise ApiError("LOGIN_REQUIRED")
+                    ctx.is_global = store_domain.is_global_admin(state.db, ctx.username)
+                    if route.auth == GLOBAL:
+                        ctx.require_global()
+                reply = route.handler(ctx)
+        except ApiError as exc:
+            redirect = _redirect_for(route, ctx, exc.code)
+            if redirect is not None:
+                return redirect
+            reply = fail(exc.code)
+        except Exception as exc:  # the real server renders any unexpected error as its repr()
+            _log.warning("%s %s failed: %r", request.method, route.path, exc)
+            reply = fail(repr(exc))
+        return _render(state, reply)
+
+    return endpoint
+
+
+def _api_middleware(state: AppState) -> Middleware:
+    name = cookie_name(state)
+
+    @web.middleware
+    async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith("/iredadmin/"):
+            return await handler(request)
+        sid = request.cookies.get(name)
+        session = state.sessions.get(sid) if sid else None
+        if session is not None and session.ip != (request.remote or ""):
+            state.sessions.drop(session.sid)
+            return _see_other(f"{_LOGIN_PAGE}?msg=SESSION_EXPIRED")
+        if path.endswith("/") and path.rstrip("/"):
+            target = path.rstrip("/")
+            if request.query_string:
+                target += "?" + request.query_string
+            return _see_other(target)
+        request[_SESSION] = session
+        error = request.match_info.http_exception
+        if isinstance(error, web.HTTPMethodNotAllowed):
+            return web.Response(
+                status=405, text="method not allowed", headers={"Allow": ", ".join(error.allowed_methods)}
+            )
+        if error is not None:
+            return web.Response(status=404, text="not found")
+        return await handler(request)
+
+    return api_middleware
+
+
+def build_app(state: AppState, faults: Faults) -> web.Application:
+    """Return the application: fault injection first, then the API middleware and routes."""
+    app = web.Application(middlewares=[faults.middleware(), _api_middleware(state)], client_max_size=_MAX_BODY)
+    faults.add_control_routes(app, on_expire_sessions=state.sessions.expire_all)
+    for route in ROUTES:
+        app.router.add_route(route.method, API_PREFIX + route.path, _endpoint(state, route))
+    return app

@@ -1,0 +1,203 @@
+"""Mail user endpoints except the single-user PUT: create, read, list, delete, rename, bulk update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrate.sandbox import store_domain, store_mail
+from migrate.sandbox.context import ApiError, Ctx, Reply, ok
+from migrate.sandbox.passwords import hash_password, is_accepted_hash
+from migrate.sandbox.policy import check_password
+from migrate.sandbox.rules import (
+    MAILBOX_FORMATS,
+    account_status,
+    domain_of,
+    is_valid_domain,
+    is_valid_mail,
+    is_valid_new_mail,
+    language,
+    parse_int,
+    split_extension,
+)
+from migrate.sandbox.storage import Row, parse_settings
+from migrate.sandbox.user_common import (
+    effective_quota,
+    mailbox_folder,
+    maildir_columns,
+    user_list_row,
+    user_view,
+)
+
+__all__ = [
+    "change_user_email",
+    "create_user",
+    "delete_user",
+    "get_user",
+    "list_users",
+    "target_user",
+    "update_users",
+]
+
+
+def target_user(ctx: Ctx) -> tuple[str, str]:
+    """Validate the ``<mail>`` of a user endpoint and the caller's right to its domain."""
+    mail = ctx.match["mail"]
+    if not is_valid_mail(mail):
+        raise ApiError("INVALID_MAIL")
+    domain = domain_of(mail)
+    ctx.require_domain(domain)
+    return mail, domain
+
+
+def get_user(ctx: Ctx) -> Reply:
+    """``GET /api/user/<mail>``."""
+    mail, _ = target_user(ctx)
+    row = store_mail.get_mailbox(ctx.db, mail)
+    if row is None:
+        raise ApiError("NO_SUCH_ACCOUNT")
+    return ok(user_view(ctx, row))
+
+
+def _domain_row(ctx: Ctx, domain: str) -> Row:
+    if not is_valid_domain(domain):
+        raise ApiError("INVALID_DOMAIN_NAME")
+    ctx.require_domain(domain)
+    row = store_domain.get_domain(ctx.db, domain)
+    if row is None:
+        raise ApiError("INVALID_DOMAIN_NAME")
+    return row
+
+
+def list_users(ctx: Ctx) -> Reply:
+    """``GET /api/users/<domain>``: rows sorted by username, or addresses with ``email_only``."""
+    row = _domain_row(ctx, ctx.match["domain"])
+    rows = store_mail.list_mailboxes(ctx.db, row["domain"], disabled_only=ctx.has("disabled_only"))
+    if ctx.has("email_only"):
+        return ok([r["username"] for r in rows])
+    return ok([user_list_row(ctx, r) for r in rows])
+
+
+def check_account_limit(count: int, limit: int) -> None:
+    """Apply a domain account limit: 0 unlimited, -1 not allowed, else a maximum."""
+    if limit == -1:
+        raise ApiError("NOT_ALLOWED")
+    if limit > 0 and count >= limit:
+        raise ApiError("EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
+
+
+def _password_column(ctx: Ctx, domain: str) -> str:
+    password = ctx.get("password") or ""
+    if password:
+        problem = check_password(password, ctx.state.password_rules(domain))
+        if problem:
+            raise ApiError(problem)
+        return hash_password(password)
+    password_hash = (ctx.get("password_hash") or "").strip()
+    if password_hash:
+        if not is_accepted_hash(password_hash):
+            raise ApiError("INVALID_PASSWORD_SCHEME")
+        return password_hash
+    raise ApiError("PW_EMPTY")
+
+
+def create_user(ctx: Ctx) -> Reply:
+    """``POST /api/user/<mail>``: checks in the server's order, then the mailbox and self row."""
+    mail = ctx.match["mail"]
+    local, _, domain = mail.rpartition("@")
+    if not local:
+        raise ApiError("INVALID_ACCOUNT")
+    if not is_valid_new_mail(mail):
+        raise ApiError("INVALID_MAIL")
+    drow = _domain_row(ctx, domain)
+    if store_domain.account_taken(ctx.db, split_extension(mail)):
+        raise ApiError("ALREADY_EXISTS")
+    check_account_limit(store_domain.domain_counts(ctx.db, domain)["users"], int(drow["mailboxes"]))
+    requested = parse_int(ctx.get("quota"))
+    if requested is None or requested < 0:
+        requested = int(parse_settings(drow["settings"]).get("default_user_quota", 0))
+    quota = effective_quota(ctx, drow, requested, username=None)
+    password = _password_column(ctx, domain)
+    if ctx.has("language"):
+        lang = language(ctx.get("language") or "")
+    else:
+        lang = language(str(parse_settings(drow["settings"]).get("default_language", "en_US")))
+    fmt = (ctx.get("mailboxFormat") or "").strip().lower()
+    values: dict[str, Any] = {
+        "username": mail,
+        "password": password,
+        "name": ctx.get("name") or "",
+        "language": lang,
+        "quota": quota,
+        "domain": domain,
+        "mailboxformat": fmt if fmt in MAILBOX_FORMATS else "maildir",
+        "mailboxfolder": mailbox_folder(ctx.get("mailboxFolder")),
+        **maildir_columns(local, domain, ctx.get("maildir")),
+    }
+    store_mail.create_mailbox(ctx.db, values)
+    return ok()
+
+
+def guard_global_profile(ctx: Ctx, mail: str) -> None:
+    """A normal admin may not touch a global admin's account."""
+    if not ctx.is_global and store_domain.is_global_admin(ctx.db, mail):
+        raise ApiError("PERMISSION_DENIED_UPDATE_GLOBAL_ADMIN_PROFILE")
+
+
+def delete_user(ctx: Ctx) -> Reply:
+    """``DELETE /api/user/<mail>[/keep_mailbox_days/<n>]``; a missing user succeeds."""
+    mail, _ = target_user(ctx)
+    guard_global_profile(ctx, mail)
+    keep = parse_int(ctx.match.get("days"))
+    if store_mail.delete_mailbox(ctx.db, mail, admin=ctx.username, keep_days=keep or None):
+        ctx.state.subscribers.remove_everywhere(mail)
+    return ok()
+
+
+def change_user_email(ctx: Ctx) -> Reply:
+    """``POST /api/user/<mail>/change_email/<new_mail>`` (same domain only)."""
+    old, new = ctx.match["mail"], ctx.match["new_mail"]
+    if not is_valid_mail(old):
+        raise ApiError("INVALID_OLD_EMAIL")
+    if not is_valid_new_mail(new):
+        raise ApiError("INVALID_NEW_EMAIL")
+    if domain_of(old) != domain_of(new):
+        raise ApiError("PERMISSION_DENIED")
+    ctx.require_domain(domain_of(old))
+    if store_mail.get_mailbox(ctx.db, old) is None:
+        raise ApiError("OLD_EMAIL_NOT_EXIST")
+    if store_domain.account_taken(ctx.db, split_extension(new)):
+        raise ApiError("NEW_EMAIL_ALREADY_EXISTS")
+    guard_global_profile(ctx, old)
+    store_mail.rename_account(ctx.db, old, new)
+    ctx.state.subscribers.rename_member(old, new)
+    return ok()
+
+
+def update_users(ctx: Ctx) -> Reply:
+    """``PUT /api/users/<domain>``: the same change to every user of the domain."""
+    row = _domain_row(ctx, ctx.match["domain"])
+    domain = row["domain"]
+    values: dict[str, Any] = {}
+    if ctx.has("password"):
+        password = ctx.get("password") or ""
+        if not password.strip():
+            raise ApiError("EMPTY_PASSWORD")
+        problem = check_password(password, ctx.state.password_rules(domain))
+        if problem:
+            raise ApiError(problem)
+        values["password"] = hash_password(password)
+    if ctx.has("language"):
+        values["language"] = language(ctx.get("language") or "")
+    if ctx.has("transport"):
+        values["transport"] = (ctx.get("transport") or "").strip()
+    if ctx.has("name"):
+        values["name"] = ctx.get("name") or ""
+    users = [r["username"] for r in store_mail.list_mailboxes(ctx.db, domain, disabled_only=False)]
+    for username in users:
+        if "password" in values:
+            # Each user gets its own salt, as one hash per account is what the server stores.
+            values["password"] = hash_password(ctx.get("password") or "")
+        store_mail.update_mailbox(ctx.db, username, values)
+        if ctx.has("accountStatus"):
+            store_mail.set_user_active(ctx.db, username, account_status(ctx.get("accountStatus") or ""))
+    return ok()

@@ -1,0 +1,251 @@
+"""SQL for mail users and their ``forwardings`` rows: self row, forwardings, per-user aliases, bcc."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from migrate.sandbox.storage import Db, Row, now
+
+__all__ = [
+    "add_user_aliases",
+    "create_mailbox",
+    "delete_domain",
+    "delete_mailbox",
+    "get_mailbox",
+    "last_login",
+    "list_mailboxes",
+    "mailbox_password",
+    "member_of_aliases",
+    "record_deleted_mailbox",
+    "remove_user_aliases",
+    "rename_account",
+    "set_user_active",
+    "set_user_bcc",
+    "set_user_forwardings",
+    "update_mailbox",
+    "used_quota",
+    "user_aliases",
+    "user_bcc",
+    "user_forwardings",
+]
+
+
+def _domain_of(mail: str) -> str:
+    return mail.rpartition("@")[2]
+
+
+def _in_domain(account: str, domain: str) -> bool:
+    return account == f"@{domain}" or account.endswith(f"@{domain}")
+
+
+def get_mailbox(db: Db, username: str) -> Row | None:
+    """Return the ``mailbox`` row, or ``None``."""
+    return db.one("SELECT * FROM mailbox WHERE username = ?", (username,))
+
+
+def mailbox_password(db: Db, username: str, *, admins_only: bool) -> str | None:
+    """Return the stored hash of an active user in an active domain, or ``None``.
+
+    With ``admins_only`` the user must also have admin rights (who may log in).
+    """
+    sql = (
+        "SELECT m.password FROM mailbox m JOIN domain d ON d.domain = m.domain "
+        "WHERE m.username = ? AND m.active = 1 AND d.active = 1"
+    )
+    if admins_only:
+        sql += " AND (m.isadmin = 1 OR m.isglobaladmin = 1)"
+    value = db.scalar(sql, (username,))
+    return None if value is None else str(value)
+
+
+def list_mailboxes(db: Db, domain: str, *, disabled_only: bool) -> list[Row]:
+    """Return the mailbox rows of ``domain`` sorted by username."""
+    sql = "SELECT * FROM mailbox WHERE domain = ?"
+    if disabled_only:
+        sql += " AND active = 0"
+    return db.all(sql + " ORDER BY username", (domain,))
+
+
+def create_mailbox(db: Db, values: dict[str, Any]) -> None:
+    """Insert a mailbox row plus its self ``forwardings`` row (normal delivery)."""
+    stamp = now()
+    username = str(values["username"])
+    domain = str(values["domain"])
+    db.insert("mailbox", {**values, "created": stamp, "modified": stamp, "passwordlastchange": stamp})
+    db.insert(
+        "forwardings",
+        {"address": username, "forwarding": username, "domain": domain, "dest_domain": domain, "is_forwarding": 1},
+    )
+
+
+def update_mailbox(db: Db, username: str, values: dict[str, Any]) -> None:
+    """Update mailbox columns (``passwordlastchange`` follows a password change)."""
+    if not values:
+        return
+    changes = {**values, "modified": now()}
+    if "password" in values:
+        changes["passwordlastchange"] = changes["modified"]
+    db.update("mailbox", changes, "username = ?", (username,))
+
+
+def set_user_active(db: Db, username: str, active: int) -> None:
+    """Enable or disable a user, and its ``forwardings`` rows in both directions."""
+    db.update("mailbox", {"active": active, "modified": now()}, "username = ?", (username,))
+    db.run("UPDATE forwardings SET active = ? WHERE address = ? OR forwarding = ?", (active, username, username))
+
+
+def user_forwardings(db: Db, username: str) -> list[str]:
+    """Return the user's forwarding destinations, the self row included."""
+    return db.column(
+        "SELECT forwarding FROM forwardings WHERE address = ? AND is_forwarding = 1 ORDER BY forwarding", (username,)
+    )
+
+
+def set_user_forwardings(db: Db, username: str, targets: list[str], active: int) -> None:
+    """Replace the forwarding rows; an empty list restores the self row (normal delivery)."""
+    db.run("DELETE FROM forwardings WHERE address = ? AND is_forwarding = 1", (username,))
+    domain = _domain_of(username)
+    for target in targets or [username]:
+        db.insert(
+            "forwardings",
+            {"address": username, "forwarding": target, "domain": domain, "dest_domain": _domain_of(target),
+             "is_forwarding": 1, "active": active},
+        )  # fmt: skip
+
+
+def user_aliases(db: Db, username: str) -> list[str]:
+    """Return the per-user alias addresses of a user."""
+    return db.column(
+        "SELECT address FROM forwardings WHERE forwarding = ? AND is_alias = 1 ORDER BY address", (username,)
+    )
+
+
+def add_user_aliases(db: Db, username: str, addresses: list[str], active: int) -> None:
+    """Add per-user alias rows (callers skip taken addresses)."""
+    for address in addresses:
+        db.insert(
+            "forwardings",
+            {"address": address, "forwarding": username, "domain": _domain_of(address),
+             "dest_domain": _domain_of(username), "is_alias": 1, "active": active},
+        )  # fmt: skip
+
+
+def remove_user_aliases(db: Db, username: str, addresses: list[str] | None) -> None:
+    """Remove the given per-user aliases (all of them with ``None``)."""
+    if addresses is None:
+        db.run("DELETE FROM forwardings WHERE forwarding = ? AND is_alias = 1", (username,))
+        return
+    for address in addresses:
+        db.run("DELETE FROM forwardings WHERE address = ? AND forwarding = ? AND is_alias = 1", (address, username))
+
+
+def member_of_aliases(db: Db, username: str) -> list[str]:
+    """Return the alias accounts the user is a member of."""
+    return db.column(
+        "SELECT address FROM forwardings WHERE forwarding = ? AND is_list = 1 ORDER BY address", (username,)
+    )
+
+
+def user_bcc(db: Db, username: str, kind: str) -> Row | None:
+    """Return the user's ``sender``/``recipient`` bcc row, or ``None``."""
+    return db.one(f"SELECT bcc_address, active FROM {kind}_bcc_user WHERE username = ?", (username,))
+
+
+def set_user_bcc(db: Db, username: str, kind: str, address: str, alias_domains: list[str]) -> None:
+    """Set (or with '' remove) a per-user bcc, also for the user's address in each alias domain."""
+    local = username.rpartition("@")[0]
+    accounts = [username] + [f"{local}@{d}" for d in alias_domains]
+    stamp = now()
+    for account in accounts:
+        db.run(f"DELETE FROM {kind}_bcc_user WHERE username = ?", (account,))
+        if address:
+            db.insert(
+                f"{kind}_bcc_user",
+                {"username": account, "bcc_address": address, "domain": _domain_of(account), "created": stamp},
+            )
+
+
+def last_login(db: Db, username: str) -> dict[str, int]:
+    """Return ``{"imap", "pop3", "lda"}`` epochs (0 when unknown)."""
+    row = db.one("SELECT imap, pop3, lda FROM last_login WHERE username = ?", (username,)) or {}
+    return {key: int(row.get(key) or 0) for key in ("imap", "pop3", "lda")}
+
+
+def used_quota(db: Db, username: str) -> dict[str, int]:
+    """Return ``{"bytes", "messages"}`` stored for the user (0 when Dovecot never wrote any)."""
+    row = db.one("SELECT bytes, messages FROM used_quota WHERE username = ?", (username,)) or {}
+    return {"bytes": int(row.get("bytes") or 0), "messages": int(row.get("messages") or 0)}
+
+
+def record_deleted_mailbox(db: Db, row: Row, *, admin: str, keep_days: int | None) -> None:
+    """Write the ``deleted_mailboxes`` row a cron job later acts on (``NULL`` date = keep)."""
+    delete_date = None
+    if keep_days:
+        delete_date = (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=keep_days)).isoformat()
+    quota = used_quota(db, row["username"])
+    path = "/".join(p.strip("/") for p in (row["storagebasedirectory"], row["storagenode"], row["maildir"]) if p)
+    db.insert(
+        "deleted_mailboxes",
+        {"timestamp": now(), "username": row["username"], "domain": row["domain"], "maildir": "/" + path.lower(),
+         "bytes": quota["bytes"], "messages": quota["messages"], "admin": admin, "delete_date": delete_date},
+    )  # fmt: skip
+
+
+def _delete_policies(db: Db, accounts: list[str]) -> None:
+    for account in accounts:
+        policy_id = db.scalar("SELECT policy_id FROM users WHERE email = ?", (account,))
+        db.run("DELETE FROM users WHERE email = ?", (account,))
+        if policy_id is not None:
+            db.run("DELETE FROM policy WHERE id = ?", (policy_id,))
+        db.run("DELETE FROM throttle WHERE account = ?", (account,))
+        db.run("DELETE FROM sender_relayhost WHERE account = ?", (account,))
+
+
+def delete_mailbox(db: Db, username: str, *, admin: str, keep_days: int | None) -> bool:
+    """Delete a user with everything that points at it; returns whether it existed."""
+    row = get_mailbox(db, username)
+    if row is None:
+        return False
+    record_deleted_mailbox(db, row, admin=admin, keep_days=keep_days)
+    db.run("DELETE FROM mailbox WHERE username = ?", (username,))
+    db.run("DELETE FROM forwardings WHERE address = ? OR forwarding = ?", (username, username))
+    for table in ("sender_bcc_user", "recipient_bcc_user", "used_quota", "last_login", "domain_admins"):
+        db.run(f"DELETE FROM {table} WHERE username = ?", (username,))
+    db.run("DELETE FROM moderators WHERE moderator = ?", (username,))
+    db.run("DELETE FROM maillist_owners WHERE owner = ?", (username,))
+    _delete_policies(db, [username])
+    return True
+
+
+def delete_domain(db: Db, domain: str, *, admin: str, keep_days: int | None) -> None:
+    """Delete a domain and everything in it; mailboxes are recorded in ``deleted_mailboxes``."""
+    for row in db.all("SELECT * FROM mailbox WHERE domain = ?", (domain,)):
+        record_deleted_mailbox(db, row, admin=admin, keep_days=keep_days)
+    for table in (
+        "mailbox", "alias", "forwardings", "moderators", "maillist_owners", "maillists",
+        "sender_bcc_user", "recipient_bcc_user", "used_quota", "last_login", "domain_admins",
+        "sender_bcc_domain", "recipient_bcc_domain", "domain",
+    ):  # fmt: skip
+        db.run(f"DELETE FROM {table} WHERE domain = ?", (domain,))
+    db.run("DELETE FROM alias_domain WHERE target_domain = ?", (domain,))
+    accounts = {str(a) for a in db.column("SELECT email FROM users")}
+    accounts |= {str(a) for a in db.column("SELECT account FROM throttle")}
+    accounts |= {str(a) for a in db.column("SELECT account FROM sender_relayhost")}
+    _delete_policies(db, sorted(a for a in accounts if _in_domain(a, domain)))
+
+
+def rename_account(db: Db, old: str, new: str) -> None:
+    """Move every row keyed by ``old`` to ``new`` (``change_email``; the maildir path stays)."""
+    stamp = now()
+    db.update("mailbox", {"username": new, "modified": stamp}, "username = ?", (old,))
+    db.update("alias", {"address": new, "modified": stamp}, "address = ?", (old,))
+    db.update("forwardings", {"address": new}, "address = ?", (old,))
+    db.update("forwardings", {"forwarding": new}, "forwarding = ?", (old,))
+    for table, column in (
+        ("sender_bcc_user", "username"), ("recipient_bcc_user", "username"), ("used_quota", "username"),
+        ("last_login", "username"), ("domain_admins", "username"), ("moderators", "address"),
+        ("moderators", "moderator"), ("maillist_owners", "owner"), ("users", "email"), ("throttle", "account"),
+        ("sender_relayhost", "account"),
+    ):  # fmt: skip
+        db.update(table, {column: new}, f"{column} = ?", (old,))
