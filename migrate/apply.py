@@ -151,6 +151,8 @@ class _Runner:
                     row.action = row.action or op.action
         except IredMigrateError as exc:
             if row is not None:
+                if not isinstance(exc, RejectedByServer):  # rejections counted where they happen
+                    row.attempts += exc.attempts
                 row.action = row.action or op.action
                 self.finish_row(row, "failed", exc.code or type(exc).__name__, exc.message)
         finally:
@@ -170,6 +172,8 @@ class _Runner:
                 if row is not None:
                     row.attempts += response.attempts
             except RejectedByServer as exc:
+                if row is not None:
+                    row.attempts += exc.attempts
                 # A create that finds the object already there (our own earlier attempt whose reply
                 # was lost, or a concurrent actor) goes on; verification decides whether it is right.
                 if number == 0 and op.action == "create" and exc.code == "ALREADY_EXISTS":
@@ -216,11 +220,11 @@ async def apply_plan(
     stop = stop or asyncio.Event()
     runner = _Runner(plan, entries, client, options, log, make_record, journal, credentials, on_progress, stop)
     for index, row in runner.rows.items():
-        if row.pending == 0:
-            runner.finish_row(row)
         if index in plan.skipped:
             code, message = plan.skipped[index]
             runner.finish_row(row, "invalid" if code.startswith("PW_") else "skipped", code, message)
+        elif row.pending == 0:
+            runner.finish_row(row)
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
 
     async def bounded(op: Operation) -> None:

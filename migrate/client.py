@@ -406,11 +406,15 @@ class ApiClient(Endpoints):
         try:
             reply = await self.retry.run(attempt, on_retry=self._retry_hook(where))
         except RetriableError as exc:
-            raise self._gave_up(exc, where, key, tries.attempts) from exc
+            gave_up = self._gave_up(exc, where, key, tries.attempts)
+            gave_up.attempts = tries.attempts
+            raise gave_up from exc
         finally:
             self.stats.attempts += tries.attempts
         reply = replace(reply, attempts=tries.attempts)
         if not reply.ok and not allow_failure:
             self.stats.rejected += 1
-            raise rejection(reply, where, key)
+            error = rejection(reply, where, key)
+            error.attempts = tries.attempts
+            raise error
         return reply

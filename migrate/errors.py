@@ -78,6 +78,8 @@ class IredMigrateError(Exception):
         self.line = line
         self.column = column
         self.key = key
+        #: HTTP requests it took to get this error (set by the API client).
+        self.attempts = 0
 
     def location(self) -> str:
         """Return ``file:sheet:line column`` with the parts that are known."""
