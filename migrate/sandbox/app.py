@@ -8,6 +8,8 @@ client allow-list, the login and the admin's rights.
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -80,7 +82,8 @@ def _endpoint(state: AppState, route: Route) -> Callable[[web.Request], Awaitabl
         match = {key: value.lower() for key, value in request.match_info.items()}
         ctx = Ctx(state, match, params, request.get(_SESSION), request.remote or "")
         try:
-            with state.db.tx():
+            # Reads need no transaction: one thread owns the connection, so nothing interleaves.
+            with state.db.tx() if request.method != "GET" else contextlib.nullcontext():
                 if route.auth != PUBLIC:
                     if ctx.session is None:
                         raise ApiError("LOGIN_REQUIRED")
@@ -94,7 +97,7 @@ def _endpoint(state: AppState, route: Route) -> Callable[[web.Request], Awaitabl
                 return redirect
             reply = fail(exc.code)
         except Exception as exc:  # the real server renders any unexpected error as its repr()
-            _log.warning("%s %s failed: %r", request.method, route.path, exc)
+            _log.warning("%s %s failed: %r", request.method, request.path, exc)
             reply = fail(repr(exc))
         return _render(state, reply)
 
@@ -132,10 +135,20 @@ def _api_middleware(state: AppState) -> Middleware:
     return api_middleware
 
 
+async def _web_page(request: web.Request) -> web.StreamResponse:
+    """Stand-in for the web UI pages the API redirects to (login, domain list)."""
+    title = "Login" if request.path == _LOGIN_PAGE else "Domains"
+    msg = html.escape(request.query.get("msg", ""))
+    body = f"<!DOCTYPE html><html><head><title>iRedAdmin-Pro - {title}</title></head><body>{msg}</body></html>"
+    return web.Response(text=body, content_type="text/html")
+
+
 def build_app(state: AppState, faults: Faults) -> web.Application:
     """Return the application: fault injection first, then the API middleware and routes."""
     app = web.Application(middlewares=[faults.middleware(), _api_middleware(state)], client_max_size=_MAX_BODY)
     faults.add_control_routes(app, on_expire_sessions=state.sessions.expire_all)
     for route in ROUTES:
         app.router.add_route(route.method, API_PREFIX + route.path, _endpoint(state, route))
+    for page in (_LOGIN_PAGE, _DOMAINS_PAGE):
+        app.router.add_get(page, _web_page, allow_head=False)
     return app

@@ -111,7 +111,7 @@ def create_user(ctx: Ctx) -> Reply:
     drow = _domain_row(ctx, domain)
     if store_domain.account_taken(ctx.db, split_extension(mail)):
         raise ApiError("ALREADY_EXISTS")
-    check_account_limit(store_domain.domain_counts(ctx.db, domain)["users"], int(drow["mailboxes"]))
+    check_account_limit(store_domain.count_accounts(ctx.db, "users", domain), int(drow["mailboxes"]))
     requested = parse_int(ctx.get("quota"))
     if requested is None or requested < 0:
         requested = int(parse_settings(drow["settings"]).get("default_user_quota", 0))

@@ -67,8 +67,11 @@ class SessionStore:
         return len(self._sessions)
 
     def create(self, username: str, ip: str) -> Session:
-        """Start a session for ``username`` bound to ``ip``."""
-        session = Session(secrets.token_hex(20), username, ip, self.clock())
+        """Start a session for ``username`` bound to ``ip`` (idle sessions are purged first)."""
+        now = self.clock()
+        for stale in [s.sid for s in self._sessions.values() if now - s.atime > self.timeout]:
+            self.drop(stale)
+        session = Session(secrets.token_hex(20), username, ip, now)
         session.saved_atime = session.atime
         self._sessions[session.sid] = session
         with self._db.tx():

@@ -11,7 +11,9 @@ __all__ = [
     "add_domain_admin",
     "admin_password",
     "alias_domains",
+    "allocated_quota",
     "catchall",
+    "count_accounts",
     "create_admin",
     "create_domain",
     "delete_admin",
@@ -82,14 +84,24 @@ def domain_settings(db: Db, domain: str) -> dict[str, Any]:
     return parse_settings(db.scalar("SELECT settings FROM domain WHERE domain = ?", (domain,)))
 
 
+_ACCOUNT_TABLES = {"users": "mailbox", "aliases": "alias", "lists": "maillists"}
+
+
+def count_accounts(db: Db, kind: str, domain: str) -> int:
+    """Count a domain's ``users``, ``aliases`` or ``lists``."""
+    return int(db.scalar(f"SELECT COUNT(*) FROM {_ACCOUNT_TABLES[kind]} WHERE domain = ?", (domain,)) or 0)
+
+
+def allocated_quota(db: Db, domain: str) -> int:
+    """Sum the quotas (MB) of a domain's users."""
+    return int(db.scalar("SELECT SUM(quota) FROM mailbox WHERE domain = ?", (domain,)) or 0)
+
+
 def domain_counts(db: Db, domain: str) -> dict[str, int]:
     """Count the domain's accounts and sum its allocated user quota (MB)."""
-    return {
-        "users": int(db.scalar("SELECT COUNT(*) FROM mailbox WHERE domain = ?", (domain,)) or 0),
-        "aliases": int(db.scalar("SELECT COUNT(*) FROM alias WHERE domain = ?", (domain,)) or 0),
-        "lists": int(db.scalar("SELECT COUNT(*) FROM maillists WHERE domain = ?", (domain,)) or 0),
-        "quota": int(db.scalar("SELECT SUM(quota) FROM mailbox WHERE domain = ?", (domain,)) or 0),
-    }
+    counts = {kind: count_accounts(db, kind, domain) for kind in _ACCOUNT_TABLES}
+    counts["quota"] = allocated_quota(db, domain)
+    return counts
 
 
 def _domain_of(mail: str) -> str:
@@ -153,15 +165,11 @@ def set_relayhost(db: Db, account: str, relay: str) -> None:
 
 def account_taken(db: Db, address: str) -> bool:
     """Tell whether an address is used by any account or forwarding (the server's existence check)."""
-    for sql in (
-        "SELECT 1 FROM forwardings WHERE address = ?",
-        "SELECT 1 FROM alias WHERE address = ?",
-        "SELECT 1 FROM mailbox WHERE username = ?",
-        "SELECT 1 FROM maillists WHERE address = ?",
-    ):
-        if db.scalar(sql, (address,)) is not None:
-            return True
-    return False
+    sql = (
+        "SELECT 1 FROM forwardings WHERE address = ? UNION ALL SELECT 1 FROM alias WHERE address = ? "
+        "UNION ALL SELECT 1 FROM mailbox WHERE username = ? UNION ALL SELECT 1 FROM maillists WHERE address = ?"
+    )
+    return db.scalar(sql, (address,) * 4) is not None
 
 
 # --- admins -------------------------------------------------------------------------------------
@@ -207,9 +215,11 @@ def delete_admin(db: Db, username: str) -> None:
 
 def is_global_admin(db: Db, username: str) -> bool:
     """Tell whether an account is a global admin (``domain='ALL'`` or ``mailbox.isglobaladmin``)."""
-    if db.scalar("SELECT 1 FROM domain_admins WHERE username = ? AND domain = 'ALL'", (username,)):
-        return True
-    return bool(db.scalar("SELECT isglobaladmin FROM mailbox WHERE username = ?", (username,)))
+    sql = (
+        "SELECT 1 FROM domain_admins WHERE username = ? AND domain = 'ALL' "
+        "UNION ALL SELECT 1 FROM mailbox WHERE username = ? AND isglobaladmin = 1"
+    )
+    return db.scalar(sql, (username, username)) is not None
 
 
 def set_global_admin(db: Db, username: str, value: bool) -> None:

@@ -16,7 +16,6 @@ __all__ = [
     "last_login",
     "list_mailboxes",
     "mailbox_password",
-    "member_of_aliases",
     "record_deleted_mailbox",
     "remove_user_aliases",
     "rename_account",
@@ -25,9 +24,9 @@ __all__ = [
     "set_user_forwardings",
     "update_mailbox",
     "used_quota",
-    "user_aliases",
     "user_bcc",
     "user_forwardings",
+    "user_links",
 ]
 
 
@@ -114,13 +113,6 @@ def set_user_forwardings(db: Db, username: str, targets: list[str], active: int)
         )  # fmt: skip
 
 
-def user_aliases(db: Db, username: str) -> list[str]:
-    """Return the per-user alias addresses of a user."""
-    return db.column(
-        "SELECT address FROM forwardings WHERE forwarding = ? AND is_alias = 1 ORDER BY address", (username,)
-    )
-
-
 def add_user_aliases(db: Db, username: str, addresses: list[str], active: int) -> None:
     """Add per-user alias rows (callers skip taken addresses)."""
     for address in addresses:
@@ -140,11 +132,24 @@ def remove_user_aliases(db: Db, username: str, addresses: list[str] | None) -> N
         db.run("DELETE FROM forwardings WHERE address = ? AND forwarding = ? AND is_alias = 1", (address, username))
 
 
-def member_of_aliases(db: Db, username: str) -> list[str]:
-    """Return the alias accounts the user is a member of."""
-    return db.column(
-        "SELECT address FROM forwardings WHERE forwarding = ? AND is_list = 1 ORDER BY address", (username,)
+def user_links(db: Db, username: str) -> tuple[list[str], list[str], list[str]]:
+    """Return (forwardings, per-user aliases, alias accounts it belongs to) in one query."""
+    forwardings: list[str] = []
+    aliases: list[str] = []
+    member_of: list[str] = []
+    rows = db.all(
+        "SELECT address, forwarding, is_forwarding, is_alias, is_list FROM forwardings "
+        "WHERE address = ? OR forwarding = ?",
+        (username, username),
     )
+    for row in rows:
+        if row["address"] == username and row["is_forwarding"]:
+            forwardings.append(row["forwarding"])
+        elif row["forwarding"] == username and row["is_alias"]:
+            aliases.append(row["address"])
+        elif row["forwarding"] == username and row["is_list"]:
+            member_of.append(row["address"])
+    return sorted(forwardings), sorted(aliases), sorted(member_of)
 
 
 def user_bcc(db: Db, username: str, kind: str) -> Row | None:

@@ -44,7 +44,7 @@ def effective_quota(ctx: Ctx, domain: Row, requested: int, *, username: str | No
     quota = requested
     spare = 0
     if maxquota > 0:
-        allocated = store_domain.domain_counts(ctx.db, domain["domain"])["quota"]
+        allocated = store_domain.allocated_quota(ctx.db, domain["domain"])
         if username is not None:
             row = store_mail.get_mailbox(ctx.db, username)
             allocated -= int(row["quota"]) if row else 0
@@ -128,18 +128,18 @@ def user_view(ctx: Ctx, row: Row) -> dict[str, Any]:
     """Return ``GET /api/user/<mail>``: the mailbox row plus forwardings, aliases, bcc, lists."""
     username = row["username"]
     data = _public_row(ctx, row, keep_password=False)
-    forwardings = store_mail.user_forwardings(ctx.db, username)
+    forwardings, aliases, member_of = store_mail.user_links(ctx.db, username)
     sbcc = store_mail.user_bcc(ctx.db, username, "sender")
     rbcc = store_mail.user_bcc(ctx.db, username, "recipient")
     quota = store_mail.used_quota(ctx.db, username)
     data.update(
         forwardings=[] if forwardings == [username] else forwardings,
-        aliases=store_mail.user_aliases(ctx.db, username),
+        aliases=aliases,
         sender_bcc_address=sbcc["bcc_address"] if sbcc else "",
         sbcc_active=int(sbcc["active"]) if sbcc else 0,
         recipient_bcc_address=rbcc["bcc_address"] if rbcc else "",
         rbcc_active=int(rbcc["active"]) if rbcc else 0,
-        mailing_aliases=store_mail.member_of_aliases(ctx.db, username),
+        mailing_aliases=member_of,
         mailing_lists=ctx.state.subscribers.lists_of(username),
         stored_bytes=quota["bytes"],
         stored_messages=quota["messages"],
