@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from migrate.aio import run as run_async
 from migrate.errors import InputFileError
 from migrate.inputs import InputOptions, load
 from migrate.model import Account
@@ -52,7 +52,7 @@ def run_export(
     path = expand_output_name(output, stamp)
     with open_target(target) as endpoint:
         source = f"sandbox:{target.sandbox}" if target.sandbox else endpoint.base_url
-        read = asyncio.run(_read(endpoint, target, domains, progress))
+        read = run_async(_read(endpoint, target, domains, progress))
     result = ExportResult(None, len(read.objects), read.failures, read.missing_hashes, read.calls)
     if read.failures:
         return result

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from migrate.aio import run as run_async
 from migrate.apply import ApplyOptions, apply_plan
 from migrate.credentials import CredentialsFile, generate_password
 from migrate.crosscheck import CrossCheck, merge_partials
@@ -178,7 +179,7 @@ def run_import(files: Sequence[str], target: Target, options: ImportOptions, *, 
     try:
         with open_target(target) as endpoint:
             log.add_secret(endpoint.password)
-            result = asyncio.run(
+            result = run_async(
                 _run(entries, merged, endpoint, target, options, log, recorder, journal, credentials, reporter)
             )
     finally:

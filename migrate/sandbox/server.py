@@ -162,7 +162,7 @@ class Sandbox:
             raise RuntimeError(f"the sandbox could not start: {self._error}") from self._error
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         try:
             loop.run_until_complete(self._main())
         except BaseException as exc:  # reported to start(); the thread just ends
@@ -226,6 +226,15 @@ class Sandbox:
         self.call(apply)
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """Return a uvloop loop where installed: the sandbox must not be the bottleneck of a benchmark."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def serve_forever(config: SandboxConfig, *, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (or KeyboardInterrupt), then close cleanly.
 
@@ -234,8 +243,8 @@ def serve_forever(config: SandboxConfig, *, on_ready: Callable[[str], None] | No
         on_ready: Called with the base URL once the port is open.
     """
     config.check()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(config, on_ready))
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_new_loop) as runner:
+        runner.run(_serve(config, on_ready))
 
 
 async def _serve(config: SandboxConfig, on_ready: Callable[[str], None] | None) -> None:
