@@ -20,7 +20,7 @@ from migrate.model import (
 )
 from migrate.passwords import PasswordPolicy
 from migrate.plan_params import CREATE_FIELDS, SET_FIELDS, UPDATE_FIELDS, api_value
-from migrate.state import State
+from migrate.state import USER_SERVICES, State
 
 if TYPE_CHECKING:
     from migrate.plan import PlanOptions
@@ -114,9 +114,15 @@ def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tupl
     return diff
 
 
+# List fields travel as their own add/remove/reset parameters (see _Builder.set_field).
+_SET_NAMES = frozenset(name for fields in SET_FIELDS.values() for name in fields)
+
+
 def _params(diff: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (_, want) in diff.items():
+        if name in _SET_NAMES:
+            continue
         key, value = api_value(name, want)
         out[key] = value
     if "maxQuota" in out:
@@ -191,11 +197,19 @@ class _Builder:
             calls = [Call("POST", path, _params(create))]
             action = "create"
         else:
-            diff = rest = _scalars(obj, cur, UPDATE_FIELDS["domain"])
+            diff = _scalars(obj, cur, UPDATE_FIELDS["domain"])
+            rest = dict(diff)
             calls, action = [], "update"
         extra: dict[str, Any] = {}
-        for name in ("aliasDomains", "services"):
-            params, sdiff = self.set_field("domain", name, getattr(obj, name), getattr(cur, name, None))
+        services, note = obj.services, ""
+        if services is not None and self.state.edition == "sql":
+            # SQL domains have one service, self-service; mail/domainalias/bcc are LDAP names.
+            dropped = sorted(set(services) - {"self-service"})
+            services = tuple(sorted(set(services) & {"self-service"}))
+            if dropped:
+                note = "not represented on the SQL edition: domain services " + ", ".join(dropped)
+        for name, want in (("aliasDomains", obj.aliasDomains), ("services", services)):
+            params, sdiff = self.set_field("domain", name, want, getattr(cur, name, None))
             extra.update(params)
             diff.update(sdiff)
         if rest or extra:
@@ -214,6 +228,7 @@ class _Builder:
             Verify(
                 "domain", obj.domain, expect, frozenset({"aliasDomains"}) if not self.options.replace else frozenset()
             ),
+            note=note,
         )
         self.domain_followups(entry, obj, cur)
 
@@ -304,7 +319,15 @@ class _Builder:
         path = f"/user/{obj.email}"
         diff = _scalars(obj, cur, UPDATE_FIELDS["user"])
         extra: dict[str, Any] = {}
-        params, sdiff = self.set_field("user", "services", obj.services, cur.services if cur else None)
+        services, note = obj.services, ""
+        if services is not None and self.state.edition == "sql":
+            # The SQL edition stores services as mailbox.enable<service> columns and ignores any
+            # other name (reference §6.6): say which LDAP services have no place there.
+            dropped = sorted(set(services) - set(USER_SERVICES))
+            services = tuple(sorted(set(services) & set(USER_SERVICES)))
+            if dropped:
+                note = "not represented on the SQL edition: services " + ", ".join(dropped)
+        params, sdiff = self.set_field("user", "services", services, cur.services if cur else None)
         extra.update(params)
         diff.update(sdiff)
         secret = self.password_for(obj.email, obj.password, obj.password_hash, cur is None)
@@ -336,8 +359,8 @@ class _Builder:
         if put:
             calls.append(Call("PUT", path, put))
         expect = {k: v[1] for k, v in diff.items() if k not in ("password", "services")}
-        if obj.services is not None:
-            expect["services"] = obj.services
+        if services is not None:
+            expect["services"] = services
         generated = secret if (secret and not obj.password) else None
         self.add(
             S_USERS,
@@ -349,6 +372,7 @@ class _Builder:
             entry,
             Verify("user", obj.email, expect, frozenset() if self.options.replace else frozenset({"services"})),
             generated_password=generated,
+            note=note,
         )
         self.user_links(entry, obj, cur)
         if obj.isAdmin:

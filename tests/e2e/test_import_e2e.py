@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import ldif
 from e2e_helpers import (
     ADMIN_PASSWORD,
     REPO,
@@ -31,7 +32,12 @@ from migrate.sandbox import FaultConfig, Sandbox
 
 WEAK_CODES = "PW_SHORTER_THAN_MIN_LENGTH,PW_NO_UPPERCASE,PW_NO_DIGIT_NUMBER,PW_NO_SPECIAL_CHAR"
 HASHED_SAMPLES = ["modoboa-export.csv", "iredadmin-pro-import.csv", "google-workspace-users.csv"]
-SAMPLE_FILES = [str(SAMPLES / "onboarding.xlsx"), *sorted(str(p) for p in SAMPLES.glob("*.csv"))]
+SAMPLE_FILES = [
+    str(SAMPLES / "onboarding.xlsx"),
+    *sorted(str(p) for p in SAMPLES.glob("*.csv")),
+    str(SAMPLES / "iredmail-ldap.ldif"),
+]
+SAMPLE_ROWS = 89
 
 
 def sample_passwords() -> list[tuple[str, str]]:
@@ -41,6 +47,10 @@ def sample_passwords() -> list[tuple[str, str]]:
         parts = [p.strip().strip("`") for p in line.split("|")]
         if len(parts) > 4 and "@" in parts[2] and parts[3]:
             pairs.append((parts[2], parts[3]))
+    for line in (SAMPLES / "README-ldif.md").read_text().splitlines():
+        parts = [p.strip().strip("`") for p in line.split("|")]
+        if len(parts) > 3 and "@" in parts[1] and parts[2].startswith("Sample#"):
+            pairs.append((parts[1], parts[2]))
     return pairs
 
 
@@ -72,7 +82,7 @@ def test_onboarding_every_sample_then_rerun_is_unchanged_with_zero_writes(sandbo
     first = run_cli("import", *args, "--log", "run1.jsonl", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     rows = read_log(tmp_path / "run1.jsonl")
-    assert len(rows) == 75
+    assert len(rows) == SAMPLE_ROWS
     assert {r["status"] for r in rows} == {"created"}
     assert "Traceback" not in first.stderr
 
@@ -96,7 +106,7 @@ def test_onboarding_every_sample_then_rerun_is_unchanged_with_zero_writes(sandbo
                 reply = api.post(f"/verify_password/user/{account}", data={"password": password})
                 assert reply.json()["_success"] is True, account
                 checked += 1
-        assert checked >= 40
+        assert checked >= 46
 
 
 def test_kill_9_and_resume_apply_each_remaining_operation_once(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -176,7 +186,7 @@ def test_transient_faults_still_converge_with_every_row_created(sandbox: Sandbox
     assert expired.is_set()
     assert result.returncode == 0, result.stdout + result.stderr
     rows = read_log(tmp_path / "run.jsonl")
-    assert len(rows) == 75 and {r["status"] for r in rows} == {"created"}
+    assert len(rows) == SAMPLE_ROWS and {r["status"] for r in rows} == {"created"}
     faults = counters(sandbox)["faults"]
     assert sum(faults.get(k, 0) for k in ("p_500", "p_503", "p_429", "p_drop")) >= 4
     assert any(int(r["attempts"]) > 1 for r in rows)
@@ -255,6 +265,9 @@ def test_no_password_hash_or_cookie_anywhere(sandbox: Sandbox, tmp_path: Path) -
     dry = run_cli("import", *files, *target_args(sandbox), "--dry-run", "-v", cwd=tmp_path)
     secrets = {ADMIN_PASSWORD, "weakling7", *(f"Pw#{i:04d}Good" for i in range(3))}
     secrets |= {password for _, password in sample_passwords()}
+    with open(SAMPLES / "iredmail-ldap.ldif", "rb") as handle:
+        for _, entry in ldif.LDIFParser(handle).parse():
+            secrets |= {str(value) for value in (entry or {}).get("userPassword", [])}
     for path in [
         SAMPLES / "modoboa-export.csv",
         SAMPLES / "iredadmin-pro-import.csv",
