@@ -193,7 +193,8 @@ def list_from_api(data: dict[str, Any], *, kind: str) -> MailingList:
         owners=_addresses(data["owner"]) if "owner" in data else None,
         moderators=_addresses(data["moderators"]) if "moderators" in data else None,
         max_message_size=_int(size) or None,
-        mailingListID=_text(data.get("mlid", data.get("mailingListID"))) or None,
+        # mailingListID is not read back: the server assigns it and the API cannot set it, so a
+        # restored list always gets a new one; keeping it would make every restore look different.
     )
 
 
@@ -243,12 +244,17 @@ def throttle_from_api(data: dict[str, Any], *, scope: str, target: str, directio
     """Build a :class:`Throttle` from the ``setting`` of ``GET /api/throttle/...``."""
     if not data:
         return None
+
+    def limit(name: str) -> int | None:
+        value = _int(data.get(name))
+        return None if value is None or value < 0 else value  # iRedAPD writes -1 for "no limit"
+
     return Throttle(
         scope=scope,
         target=target,
         direction=direction,
-        period=_int(data.get("period")),
-        msg_size=_int(data.get("msg_size")),
-        max_msgs=_int(data.get("max_msgs")),
-        max_quota=_int(data.get("max_quota")),
+        period=limit("period"),
+        msg_size=limit("msg_size"),
+        max_msgs=limit("max_msgs"),
+        max_quota=limit("max_quota"),
     )
