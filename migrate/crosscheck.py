@@ -24,9 +24,19 @@ _FIELD_BITS: dict[str, dict[str, int]] = {
 _KEY_FIELDS = {"domain", "email"}
 
 
+_MASKS: dict[tuple[str, tuple[str, ...]], int] = {}
+
+
 def _mask(entry: Entry) -> int:
-    bits = _FIELD_BITS[entry.record.kind]
-    return sum(bits.get(name, 0) for name in entry.record.fields if name not in _KEY_FIELDS)
+    # A file's rows mostly give the same fields, so the mask is looked up, not summed per row.
+    ident = (entry.record.kind, tuple(entry.record.fields))
+    mask = _MASKS.get(ident)
+    if mask is None:
+        bits = _FIELD_BITS[entry.record.kind]
+        mask = sum(bits.get(name, 0) for name in ident[1] if name not in _KEY_FIELDS)
+        if len(_MASKS) < 4096:
+            _MASKS[ident] = mask
+    return mask
 
 
 # Kinds that share the address space of a mail server: no two may have the same address.
