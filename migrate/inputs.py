@@ -114,6 +114,7 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
         if first is None:
             for problem in held:
                 report(problem)
+            _no_rows(path, fmt, report)
             return
         name = detect_profile(list(first.cells)) or "default"
         profile = load_profile(name)
@@ -133,13 +134,34 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
                 report(problem)
             rows = _chain_reporting(first, iterator, held, report)
     mapper = Mapper(profile, report=report)
+    seen = 0
     for row in rows:
+        seen += 1
         record = mapper.map_row(row)
         if record is None:
+            # A row the profile skips (blank, comment) may still carry what the reader found
+            # wrong with it (an unclosed quote that swallowed its cells): never lose that.
+            for problem in row.problems:
+                report(problem)
             continue
         obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
         _learn(ctx, obj)
         yield Entry(record, obj, problems)
+    if seen == 0:
+        _no_rows(path, fmt, report)
+
+
+def _no_rows(path: str, fmt: str, report: Report) -> None:
+    """A workbook with nothing to read is an error (the CSV reader reports its own case)."""
+    if fmt == "xlsx":
+        report(
+            Problem(
+                code="NO_DATA_ROWS",
+                message="no sheet of the workbook has data rows",
+                hint="check that this is the workbook you meant to read",
+                source=path,
+            )
+        )
 
 
 def load_file(

@@ -163,7 +163,8 @@ class _Builder:
         **extra: Any,
     ) -> None:
         if calls:
-            op_id = f"{stage}:{kind}:{key}:{action}"
+            # An admin row can touch several domains' admin lists: the path keeps the ids unique.
+            op_id = f"{stage}:{kind}:{key}:{action}" if action != "admins" else f"{stage}:{kind}:{key}:{calls[0].path}"
             self.out.operations.append(Operation(op_id, stage, kind, key, action, calls, diff, entry, verify, **extra))
 
     def set_field(self, api_kind: str, name: str, want: Any, have: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -264,7 +265,7 @@ class _Builder:
             S_DOMAIN_ADMINS,
             kind,
             key,
-            "admins" if kind == "domain" else f"admin-of:{domain}",
+            "admins",
             [Call("PUT", f"/domain/admins/{domain}", data)],
             {f"admins of {domain}": (sorted(have), sorted(have | add - remove))},
             entry,

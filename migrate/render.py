@@ -38,8 +38,14 @@ def render_plan(plan: Plan, *, verbose: bool = False) -> str:
                     lines.append(f"      {field}: {_short(have)} -> {_short(want)}")
                 for call in op.calls:
                     lines.append(f"      {call.method} {call.path} {call.redacted()}")
-    unchanged = sum(1 for ids in plan.by_entry.values() if not ids)
+    unchanged = sum(1 for index, ids in plan.by_entry.items() if not ids and index not in plan.skipped)
     lines.append(f"  rows unchanged: {unchanged}; writes: {plan.writes}; lists become: {plan.list_kind}")
+    reasons: dict[str, int] = {}
+    for code, _ in plan.skipped.values():
+        reasons[code] = reasons.get(code, 0) + 1
+    for code, count in sorted(reasons.items()):
+        example = next(message for c, message in plan.skipped.values() if c == code)
+        lines.append(f"  rows not sent: {count} ({code}: {example})")
     for note in plan.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Stream the rows of an XLSX workbook as :class:`~migrate.records.TableRow`, one sheet per kind.
 
 The engine is python-calamine (Rust), chosen by measurement (``bench/xlsx_engines.py``): about ten
-times faster than openpyxl's read-only mode. It parses one sheet at a time; rows are converted and
-yielded one by one. Before calamine sees the file, :mod:`migrate.readers.xlsx_safety` refuses zip
-and entity bombs and finds the formula cells calamine would silently read as empty.
+times faster than openpyxl's read-only mode. It loads one sheet at a time into memory (about 1 KB
+per row of 8 columns); rows are converted and yielded one by one. Before calamine sees the file,
+:mod:`migrate.readers.xlsx_safety` refuses zip and entity bombs and finds the formula cells
+calamine would silently read as empty.
 
 Spreadsheets people maintain by hand have a title above the header, hidden helper sheets, numbers
 Excel turned into dates or scientific notation, formulas: the reader finds the header row, skips
@@ -13,17 +14,30 @@ dates in ISO) and records each non-text cell's type so the model can tell "this 
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import math
 import os
-import unicodedata
 import zipfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from migrate.errors import InputFileError
-from migrate.readers.csv_reader import scientific_problem, unique_headers
+from migrate.readers.tabular import (
+    PROVENANCE_SLOTS,
+    Report,
+    ignore_problem,
+    new_object,
+    scientific_problem,
+    unique_headers,
+)
+from migrate.readers.xlsx_cells import (
+    EXACT_LIMIT,
+    cell_text,
+    column_letters,
+    find_header,
+    formula_problem,
+    lost_digits,
+    sheet_kind,
+)
 from migrate.readers.xlsx_safety import (
     DEFAULT_LIMITS,
     ArchiveLimits,
@@ -40,144 +54,13 @@ __all__ = ["HEADER_SEARCH_ROWS", "read_xlsx", "sheet_kind"]
 #: How many rows at the top of a sheet may hold titles before the header row.
 HEADER_SEARCH_ROWS = 20
 
-Report = Callable[[Problem], None]
-
-_STEMS = {
-    "domain": "domain",
-    "admin": "admin",
-    "administrator": "admin",
-    "domainadmin": "admin",
-    "user": "user",
-    "mailbox": "user",
-    "mailuser": "user",
-    "alias": "alias",
-    "mailalias": "alias",
-    "list": "list",
-    "maillist": "list",
-    "mailinglist": "list",
-    "distributionlist": "list",
-    "spampolicy": "spam_policy",
-    "spam": "spam_policy",
-    "throttle": "throttle",
-    "throttling": "throttle",
-}
-# Floats from this size up have lost digits: Excel keeps 15 significant ones.
-_EXACT_LIMIT = 1e15
-
-_new = object.__new__
-# Provenance is frozen: filling its slots directly is half the cost of its __init__ (see csv_reader).
-_SET_SOURCE, _SET_SHEET, _SET_LINE, _SET_FMT = (
-    Provenance.__dict__[slot].__set__ for slot in ("source", "sheet", "line", "fmt")
-)
-
-
-def _ignore(problem: Problem) -> None:
-    """Drop a file-level problem (the default ``report``)."""
-
-
-def sheet_kind(sheet_name: str) -> str | None:
-    """Return the account kind a sheet name stands for, or ``None``.
-
-    Case, accents, spaces, underscores and hyphens are ignored, singular and plural both match:
-    ``Users`` -> ``user``, ``spam policies`` and ``spam_policy`` -> ``spam_policy``,
-    ``Lists`` and ``maillists`` -> ``list``.
-
-    Args:
-        sheet_name: The sheet's name as shown on its tab.
-    """
-    folded = unicodedata.normalize("NFKD", sheet_name).encode("ascii", "ignore").decode().casefold()
-    name = "".join(ch for ch in folded if ch.isalnum())
-    candidates = [name]
-    if name.endswith("ies"):
-        candidates.append(name[:-3] + "y")
-    if name.endswith("es"):
-        candidates.append(name[:-2])
-    if name.endswith("s"):
-        candidates.append(name[:-1])
-    for candidate in candidates:
-        kind = _STEMS.get(candidate)
-        if kind is not None:
-            return kind
-    return None
-
-
-def _number_text(value: float) -> tuple[str, bool]:
-    """Render a number as Excel shows it in General format; True when digits were lost."""
-    if not value.is_integer():
-        return repr(value), False
-    return str(int(value)), abs(value) >= _EXACT_LIMIT
-
-
-def _cell_text(value: Any) -> tuple[str, str | None, bool]:
-    """Return (text, type for TableRow.types, digits lost) for one non-text cell value."""
-    kind = type(value)
-    if kind is float:
-        if math.isfinite(value):
-            text, lost = _number_text(value)
-            return text, "number", lost
-        return repr(value), "number", False
-    if kind is bool:
-        return ("TRUE" if value else "FALSE"), "bool", False
-    if kind is int:
-        return str(value), "number", abs(value) >= _EXACT_LIMIT
-    if kind is dt.datetime:
-        if value.time() == dt.time():
-            return value.date().isoformat(), "date", False
-        return value.isoformat(sep=" "), "date", False
-    if kind in (dt.date, dt.time):
-        return value.isoformat(), "date", False
-    if kind is dt.timedelta:
-        return str(value), "date", False
-    return str(value), None, False
-
-
-def _is_header_candidate(row: list[Any]) -> int:
-    """Return how many text cells a row has if it could be a header (mostly text), else 0."""
-    filled = [v for v in row if v != ""]
-    texts = sum(1 for v in filled if type(v) is str and v.strip())
-    return texts if filled and texts * 2 > len(filled) else 0
-
-
-def _find_header(top: list[list[Any]]) -> int | None:
-    """Pick the header row among the first rows: the first one that has most of the widest's text cells.
-
-    A title ("Users exported 2024-05-01", possibly merged across columns) has one or two text
-    cells; the header has one per column, as do text data rows below it.
-    """
-    counts = [_is_header_candidate(row) for row in top]
-    best = max(counts, default=0)
-    if best == 0:
-        return None
-    # A narrow table needs every column named; a wide one at least half (titles have one or two).
-    need = best if best <= 4 else (best + 1) // 2
-    return next(i for i, count in enumerate(counts) if count >= need)
-
-
-def _formula_problem(prov: Provenance, column: str | None, mark: CellMark) -> Problem:
-    if mark.code == "FORMULA_ERROR":
-        what = "the formula in this cell gives" if mark.formula else "the cell holds"
-        return Problem.at(
-            prov,
-            "FORMULA_ERROR",
-            f"{what} the error {mark.detail or 'value'}; read as empty",
-            hint="fix the formula (or type the value) in the spreadsheet",
-            column=column,
-        )
-    return Problem.at(
-        prov,
-        "FORMULA_NO_VALUE",
-        "the cell holds a formula without a computed value (the file was never recalculated); read as empty",
-        hint="open the workbook in Excel or LibreOffice and save it, or paste the values instead of formulas",
-        column=column,
-    )
-
 
 def read_xlsx(
     path: str | os.PathLike[str],
     *,
     header: bool = True,
     source_name: str | None = None,
-    report: Report = _ignore,
+    report: Report = ignore_problem,
     sheets: Collection[str] | None = None,
     limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> Iterator[TableRow]:
@@ -367,7 +250,7 @@ class _SheetReader:
                 self._no_data("the sheet is empty")
             return
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-        at = _find_header(top)
+        at = find_header(top)
         if at is None:
             if any(value != "" for row in top for value in row):
                 self.content = True
@@ -385,9 +268,9 @@ class _SheetReader:
             return
         self.content = True
         prov = Provenance(self.source, self.sheet, at + 1, "xlsx")
-        texts = [value if type(value) is str else _cell_text(value)[0] for value in top[at]]
+        texts = [value if type(value) is str else cell_text(value)[0] for value in top[at]]
         headers, width = unique_headers(
-            texts, prov, self.report, label=lambda position: f"column {_column_letters(self.first_column + position)}"
+            texts, prov, self.report, label=lambda position: f"column {column_letters(self.first_column + position)}"
         )
         numbered = itertools.chain(enumerate(top[at + 1 :], at + 2), enumerate(rows, len(top) + 1))
         yield from self._data(numbered, headers, width)
@@ -403,6 +286,8 @@ class _SheetReader:
         marks = self.marks
         source, sheet, kind = self.source, self.sheet, self.kind
         keys = headers or []
+        found = False
+        set_source, set_sheet, set_line, set_fmt = PROVENANCE_SLOTS
         for line, row in numbered:
             if headers is None:
                 width = len(row)
@@ -415,30 +300,30 @@ class _SheetReader:
             values = row[:width]
             if len(values) < width:
                 values += [""] * (width - len(values))
-            prov = _new(Provenance)
-            _SET_SOURCE(prov, source)
-            _SET_SHEET(prov, sheet)
-            _SET_LINE(prov, line)
-            _SET_FMT(prov, "xlsx")
+            prov = new_object(Provenance)
+            set_source(prov, source)
+            set_sheet(prov, sheet)
+            set_line(prov, line)
+            set_fmt(prov, "xlsx")
             problems: list[Problem] = []
             types: dict[str, str] = {}
             for index in convert:
                 value = values[index]
-                if type(value) is float and value.is_integer() and -_EXACT_LIMIT < value < _EXACT_LIMIT:
-                    values[index] = str(int(value))  # the common case, inlined
+                if type(value) is float and value.is_integer() and -EXACT_LIMIT < value < EXACT_LIMIT:
+                    values[index] = "%d" % value  # noqa: UP031 - the common case, inlined; fastest form
                     types[keys[index]] = "number"
                     continue
-                text, cell_type, lost = _cell_text(value)
+                text, cell_type, lost = cell_text(value)
                 values[index] = text
                 if cell_type is not None:
                     types[keys[index]] = cell_type
                 if lost:
-                    problems.append(_lost_digits(prov, keys[index], text))
+                    problems.append(lost_digits(prov, keys[index], text))
             if "E+" in "\x1f".join(values):
                 problems.extend(
-                    found
+                    flagged
                     for key, value in zip(keys, values)  # noqa: B905 - values has one per key
-                    if (found := scientific_problem(prov, key, value)) is not None
+                    if (flagged := scientific_problem(prov, key, value)) is not None
                 )
             blank = not convert and not any(values)
             if marks and line in marks:
@@ -449,14 +334,15 @@ class _SheetReader:
                 blank = False
             if blank:
                 continue
-            self.data_rows = True
+            if not found:
+                found = self.data_rows = True
             yield TableRow(prov, dict(zip(keys, values)), kind, problems, types)  # noqa: B905
 
     def _marked(self, prov: Provenance, marks: list[CellMark], keys: list[str]) -> Iterator[Problem]:
         for mark in marks:
             index = mark.column - 1 - self.first_column
-            column = keys[index] if 0 <= index < len(keys) else _column_letters(mark.column)
-            yield _formula_problem(prov, column, mark)
+            column = keys[index] if 0 <= index < len(keys) else column_letters(mark.column)
+            yield formula_problem(prov, column, mark)
 
     def _no_data(self, message: str, line: int | None = None) -> None:
         self.report(
@@ -473,7 +359,7 @@ class _SheetReader:
 
     def _ragged(self, prov: Provenance, row: list[Any], width: int) -> Problem:
         extra = [i for i in range(width, len(row)) if row[i] != ""]
-        letters = ", ".join(_column_letters(self.first_column + i + 1) for i in extra[:5])
+        letters = ", ".join(column_letters(self.first_column + i + 1) for i in extra[:5])
         many = len(extra) > 1
         return Problem.at(
             prov,
@@ -482,7 +368,7 @@ class _SheetReader:
             f"hold{'' if many else 's'} a value but ha{'ve' if many else 's'} no header "
             f"(the header names {width} columns)",
             hint="give the column a header, or delete the value",
-            column=_column_letters(self.first_column + extra[0] + 1),
+            column=column_letters(self.first_column + extra[0] + 1),
         )
 
 
@@ -501,22 +387,3 @@ def _positions(first_column: int, width: int) -> list[str]:
     if keys is None:
         keys = _POSITIONS[(first_column, width)] = [str(first_column + i + 1) for i in range(width)]
     return keys
-
-
-def _lost_digits(prov: Provenance, column: str, text: str) -> Problem:
-    return Problem.at(
-        prov,
-        "EXCEL_SCIENTIFIC",
-        f"the number {text} has more than 15 digits: Excel kept only the first 15",
-        hint="format the column as Text in the spreadsheet and type the full value again",
-        column=column,
-        severity=Severity.WARNING,
-    )
-
-
-def _column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters

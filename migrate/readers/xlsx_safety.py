@@ -179,11 +179,16 @@ def open_archive(
         ) from None
     try:
         _check_directory(archive, source, limits)
+        # Every part, whatever its name says: the engine follows the relationships, not suffixes.
         for info in archive.infolist():
-            if info.filename.lower().endswith(_XML_SUFFIXES) and info.file_size:
-                # Worksheets are inflated in full later, one by one, as they are read (scan_sheet);
-                # every other part the engine may parse (shared strings, styles...) is done now.
-                _check_part(archive, info, source, limits, whole="/worksheets/" not in info.filename)
+            if info.file_size:
+                _check_prolog(archive, info, source, limits)
+        sheets = set(sheet_parts(archive, limits).values())
+        for info in archive.infolist():
+            # Worksheets are inflated in full when they are read (scan_sheet); everything else the
+            # engine may parse on opening (shared strings, styles...) is inflated in full now.
+            if info.file_size and info.filename not in sheets:
+                _inflate(archive, info, source)
     except BaseException:
         archive.close()
         raise
@@ -237,27 +242,33 @@ def _check_directory(archive: zipfile.ZipFile, source: str, limits: ArchiveLimit
         )
 
 
-def _check_part(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, limits: ArchiveLimits, *, whole: bool
-) -> None:
-    """Refuse a part whose XML declares a DTD (spreadsheets never need one; entity bombs do).
-
-    With ``whole``, inflate the part to its end too: a part longer than its declared size fails
-    zipfile's size and CRC check instead of reaching the engine.
-    """
+def _read_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, source: str) -> bytes:
     try:
         with archive.open(info) as part:
-            head = part.read(limits.prolog_bytes)
-            if whole:
-                while part.read(_CHUNK):
-                    pass
+            return part.read(size)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as exc:
         raise _corrupt(info.filename, exc, source) from None
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> None:
+    """Inflate a part to its end: one longer than its declared size fails zipfile's size and CRC check."""
+    try:
+        with archive.open(info) as part:
+            while part.read(_CHUNK):
+                pass
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as exc:
+        raise _corrupt(info.filename, exc, source) from None
+
+
+def _check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, limits: ArchiveLimits) -> None:
+    """Refuse a part whose XML declares a DTD (spreadsheets never need one; entity bombs do)."""
+    head = _read_head(archive, info, limits.prolog_bytes, source)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         head = head.decode("utf-16", errors="replace").encode("utf-8")
     root = _ROOT_START.search(head)
     prolog = head if root is None else head[: root.start()]
-    if any(marker in prolog for marker in _DTD_MARKERS) or (root is None and len(head) >= limits.prolog_bytes):
+    endless = root is None and len(head) >= limits.prolog_bytes and info.filename.lower().endswith(_XML_SUFFIXES)
+    if endless or any(marker in prolog for marker in _DTD_MARKERS):
         raise _refuse(
             "ENTITY_BOMB",
             f"the part {info.filename} declares a DTD (<!DOCTYPE or <!ENTITY) or has an over-long prolog; "
@@ -277,7 +288,7 @@ def _read_meta(archive: zipfile.ZipFile, name: str, limits: ArchiveLimits) -> ET
     try:
         # The prolog check already refused any DTD, so the parser has no entity to expand.
         return ET.fromstring(archive.read(info))
-    except (ET.ParseError, zipfile.BadZipFile, OSError, ValueError):
+    except (ET.ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error):
         return None
 
 
