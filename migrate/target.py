@@ -102,7 +102,12 @@ def open_target(target: Target) -> Iterator[Endpoint]:
     os.makedirs(os.path.dirname(os.path.abspath(target.sandbox)), exist_ok=True)
     password = _sandbox_password(target.sandbox)
     config = SandboxConfig(
-        db_path=target.sandbox, admin_email=_SANDBOX_ADMIN, admin_password=password, edition=target.edition
+        db_path=target.sandbox,
+        admin_email=_SANDBOX_ADMIN,
+        admin_password=password,
+        edition=target.edition,
+        # Your own rehearsal server: its backups should be complete, hashes included.
+        expose_password_hashes=True,
     )
     with Sandbox(config) as sandbox:
         yield Endpoint(sandbox.base_url, _SANDBOX_ADMIN, password, True, None)
