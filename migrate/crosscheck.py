@@ -43,6 +43,35 @@ def _mask(entry: Entry) -> int:
 _ADDRESS_KINDS = (User, Alias, MailingList)
 
 
+_KIND_INDEX = {kind: index for index, kind in enumerate(SPECS)}
+_KIND_NAMES = list(SPECS)
+
+
+class _Places:
+    """Rows' provenance packed into ints: a million keys must not keep a million objects alive."""
+
+    def __init__(self) -> None:
+        self._index: dict[tuple[str, str | None, str], int] = {}
+        self._contexts: list[tuple[str, str | None, str]] = []
+
+    def pack(self, prov: Provenance) -> int:
+        ident = (prov.source, prov.sheet, prov.fmt)
+        ctx = self._index.get(ident)
+        if ctx is None:
+            ctx = self._index[ident] = len(self._contexts)
+            self._contexts.append(ident)
+        return ctx << 32 | prov.line
+
+    def unpack(self, place: int) -> Provenance:
+        source, sheet, fmt = self._contexts[place >> 32 & 0xFFFF]
+        return Provenance(source, sheet, place & 0xFFFFFFFF, fmt)
+
+
+def _first(value: int) -> tuple[int, str, int]:
+    """Split an index value into (place, kind, field mask)."""
+    return value & (1 << 48) - 1, _KIND_NAMES[value >> 48 & 0x7], value >> 51
+
+
 @dataclass(slots=True)
 class _DomainUse:
     first: Provenance
@@ -59,16 +88,17 @@ class CrossCheck:
     """
 
     existing_domains: Iterable[str] = ()
-    _addresses: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
-    _admins: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
-    _domains: dict[str, tuple[Provenance, str, int]] = field(default_factory=dict)
+    _addresses: dict[str, int] = field(default_factory=dict)
+    _admins: dict[str, int] = field(default_factory=dict)
+    _domains: dict[str, int] = field(default_factory=dict)
     _alias_domains: set[str] = field(default_factory=set)
     _domain_uses: dict[str, _DomainUse] = field(default_factory=dict)
-    _refs: dict[str, tuple[Provenance, str | None, str]] = field(default_factory=dict)
-    _per_user_aliases: dict[str, tuple[Provenance, str | None, str]] = field(default_factory=dict)
+    _refs: dict[str, tuple[int, str | None, str]] = field(default_factory=dict)
+    _per_user_aliases: dict[str, tuple[int, str | None, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._known = {d.lower() for d in self.existing_domains}
+        self._places = _Places()
 
     def add(self, entry: Entry) -> None:
         """Check one entry against what came before; duplicate problems are added to it."""
@@ -92,25 +122,30 @@ class CrossCheck:
             use = self._domain_uses[domain] = _DomainUse(prov, obj.email)
         use.count += 1
         columns = entry.record.columns
+        if not (getattr(obj, "aliases", None) or getattr(obj, "forwarding", None) or getattr(obj, "members", None)):
+            return
+        place = self._places.pack(prov)
         if isinstance(obj, User):
             for alias in obj.aliases or ():
-                self._per_user_aliases.setdefault(alias, (prov, columns.get("aliases", "aliases"), obj.email))
-            self._refer(obj.forwarding, domain, prov, columns.get("forwarding", "forwarding"), obj.email)
+                self._per_user_aliases.setdefault(alias, (place, columns.get("aliases", "aliases"), obj.email))
+            self._refer(obj.forwarding, domain, place, columns.get("forwarding", "forwarding"), obj.email)
         else:
-            self._refer(obj.members, domain, prov, columns.get("members", "members"), obj.email)
+            self._refer(obj.members, domain, place, columns.get("members", "members"), obj.email)
 
-    def _seen(self, index: dict[str, tuple[Provenance, str, int]], key: str, entry: Entry, column: str) -> None:
+    def _seen(self, index: dict[str, int], key: str, entry: Entry, column: str) -> None:
         mask = _mask(entry)
-        first = index.get(key)
-        if first is None:
-            index[key] = (entry.prov, entry.record.kind, mask)
+        kind_index = _KIND_INDEX[entry.record.kind]
+        value = index.get(key)
+        if value is None:
+            index[key] = (mask << 3 | kind_index) << 48 | self._places.pack(entry.prov)
             return
-        prov, kind, given = first
+        place, kind, given = _first(value)
+        prov = self._places.unpack(place)
         where = ":".join(str(p) for p in (prov.source, prov.sheet, prov.line) if p)
         if prov.source == entry.prov.source and kind == entry.record.kind and not given & mask:
             # A second row of the same file that only adds fields the first did not give (Modoboa's
             # domainalias and forward records): one object described in two places, not a clash.
-            index[key] = (prov, kind, given | mask)
+            index[key] = ((given | mask) << 3 | kind_index) << 48 | place
             entry.problems.append(
                 Problem.at(
                     entry.prov,
@@ -133,10 +168,10 @@ class CrossCheck:
             )
         )
 
-    def _refer(self, targets: Iterable[str] | None, domain: str, prov: Provenance, column: str, key: str) -> None:
+    def _refer(self, targets: Iterable[str] | None, domain: str, place: int, column: str, key: str) -> None:
         for target in targets or ():
             if target != key and target.rpartition("@")[2] == domain:
-                self._refs.setdefault(target, (prov, column, key))
+                self._refs.setdefault(target, (place, column, key))
 
     def finish(self) -> list[Problem]:
         """Return the problems that needed every input: call once after the last entry."""
@@ -158,12 +193,12 @@ class CrossCheck:
                     key=use.key,
                 )
             )
-        for admin, (prov, _, _) in sorted(self._admins.items()):
+        for admin, value in sorted(self._admins.items()):
             domain = admin.rpartition("@")[2]
             if domain in known:
                 problems.append(
                     Problem.at(
-                        prov,
+                        self._places.unpack(_first(value)[0]),
                         "CAN_NOT_BE_LOCAL_DOMAIN",
                         f"the standalone admin {admin} is in {domain}, a domain of this server; "
                         "iRedAdmin-Pro refuses that",
@@ -172,11 +207,11 @@ class CrossCheck:
                         key=admin,
                     )
                 )
-        for alias, (prov, column, owner) in sorted(self._per_user_aliases.items()):
+        for alias, (place, column, owner) in sorted(self._per_user_aliases.items()):
             if alias in self._addresses:
                 problems.append(
                     Problem.at(
-                        prov,
+                        self._places.unpack(place),
                         "ALIAS_IS_ACCOUNT",
                         f"the per-user alias {alias} of {owner} is also an account of its own",
                         hint="remove it from the aliases column or delete the other account",
@@ -184,14 +219,14 @@ class CrossCheck:
                         key=owner,
                     )
                 )
-        for target, (prov, column, owner) in sorted(self._refs.items()):
+        for target, (place, column, owner) in sorted(self._refs.items()):
             if target in self._addresses or target in self._per_user_aliases:
                 continue
             if target.rpartition("@")[2] not in self._domains:
                 continue  # the domain exists elsewhere; we cannot know its accounts
             problems.append(
                 Problem.at(
-                    prov,
+                    self._places.unpack(place),
                     "MEMBER_NOT_IN_INPUT",
                     f"{target} (member or forwarding of {owner}) is in the same domain but in no input; "
                     "the server would drop it",
