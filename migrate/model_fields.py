@@ -120,7 +120,9 @@ def _items(raw: Any) -> list[str] | None:
     if raw is None:
         return None
     if isinstance(raw, (list, tuple)):
-        return [str(x) for x in raw if str(x).strip()]
+        # Lists come from LDIF and JSON, already split and almost always text.
+        items = [x if type(x) is str else str(x) for x in raw]
+        return [x for x in items if x and not x.isspace()]
     return split_multi(str(raw))
 
 
