@@ -47,11 +47,11 @@ def write_inputs(folder: Path, users: int, domains: int) -> tuple[Path, Path]:
 class Server:
     """``iredmigrate sandbox serve`` in a child process, so it does not share our GIL."""
 
-    def __init__(self, folder: Path, latency_ms: float) -> None:
+    def __init__(self, folder: Path, latency_ms: float, jitter_ms: float = 0.0) -> None:
         env = {**os.environ, "IREDADMIN_PASSWORD": PASSWORD}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "migrate", "sandbox", "serve", "--port", "0", "--db", str(folder / "sb.db"),
-             "--admin", ADMIN, "--latency-ms", str(latency_ms)],
+             "--admin", ADMIN, "--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms)],
             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--users-at-1", type=int, default=1_000, help="users for the concurrency-1 run (it is slow)")
     parser.add_argument("--domains", type=int, default=20)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="uniform jitter around the latency (the mean stays the same)"
+    )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--naive-users", type=int, default=300)
     args = parser.parse_args()
@@ -113,7 +116,7 @@ def main() -> None:
             files = list(write_inputs(folder, users, args.domains))
             run_dir = folder / f"c{concurrency}"
             run_dir.mkdir()
-            server = Server(run_dir, args.latency_ms)
+            server = Server(run_dir, args.latency_ms, args.jitter_ms)
             try:
                 elapsed = run_import(server, files, concurrency)
                 total = server.requests()
@@ -125,14 +128,14 @@ def main() -> None:
             print(f"c={concurrency}: {users} users, {total} requests in {elapsed:.1f}s", flush=True)
         naive_dir = folder / "naive"
         naive_dir.mkdir()
-        server = Server(naive_dir, args.latency_ms)
+        server = Server(naive_dir, args.latency_ms, args.jitter_ms)
         try:
             names = [f"n{i:02d}.bench.example" for i in range(args.domains)]
             naive = naive_loop(server, args.naive_users, names)
         finally:
             server.close()
     print()
-    print(f"latency {args.latency_ms:.0f} ms; ideal = concurrency / latency (no --rate)")
+    print(f"latency {args.latency_ms:.0f} ms ± {args.jitter_ms:.0f} ms; ideal = concurrency / latency (no --rate)")
     header = f"{'conc':>5} {'users':>7} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ideal':>7} {'ratio':>6}"
     print(header + f" {'x loop req/s':>13} {'users/s':>8} {'x loop users/s':>15}")
     for concurrency, users, total, elapsed, rps, ideal in rows:
