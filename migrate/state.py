@@ -132,6 +132,7 @@ def domain_from_api(data: dict[str, Any], *, admins: list[str] | None = None) ->
         catchall=_addresses(data.get("catchall", [])),
         aliasDomains=_addresses(data.get("alias_domains", [])),
         admins=None if admins is None else _addresses(admins),
+        services=_names(data["enabledService"]) if isinstance(data.get("enabledService"), list) else None,
         is_backupmx=_flag(data.get("backupmx")),
         outboundRelay=_text(data.get("relayhost")) or None,
     )
@@ -141,7 +142,9 @@ def user_from_api(data: dict[str, Any]) -> User:
     """Build a :class:`User` from ``GET /api/user/<mail>`` or a ``GET /api/users/<domain>`` row."""
     email = str(data.get("username", data.get("mail", ""))).lower()
     services = None
-    if any(f"enable{s}" in data for s in USER_SERVICES):
+    if isinstance(data.get("enabledService"), list):  # the LDAP edition: any service name
+        services = tuple(sorted({str(s).lower() for s in data["enabledService"]}))
+    elif any(f"enable{s}" in data for s in USER_SERVICES):
         services = tuple(sorted(s for s in USER_SERVICES if str(data.get(f"enable{s}", "0")) in ("1", "y")))
     forwardings = data.get("forwardings")
     return User(

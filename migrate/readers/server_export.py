@@ -55,6 +55,7 @@ class _Reader:
     def __init__(self, client: ApiClient, progress: Callable[[int, int], None]) -> None:
         self.client = client
         self.out = ExportRead()
+        self.groups: set[str] = set()  # classic lists named by members' memberOfGroup (LDAP)
         self.progress = progress
         self.done = 0
         self.total = 0
@@ -99,6 +100,9 @@ class _Reader:
         if detail is None:
             return
         merged = {**row, **detail, "username": email}
+        groups = merged.get("memberOfGroup")
+        if isinstance(groups, list):
+            self.groups.update(str(g).lower() for g in groups)
         user = user_from_api(merged)
         if user.password_hash is None:
             self.out.missing_hashes.append(email)
@@ -116,6 +120,11 @@ class _Reader:
         detail = await self.guard("list", email, self.client.get_ml(email, with_subscribers=True))
         if detail is not None:
             self.out.objects.append(list_from_api({**row, **detail, "address": email}, kind="mlmmj"))
+
+    async def maillist(self, email: str) -> None:
+        detail = await self.guard("list", email, self.client.get_maillist(email))
+        if detail is not None:
+            self.out.objects.append(list_from_api({**detail, "address": email}, kind="maillist"))
 
     async def admin(self, email: str) -> None:
         data = await self.guard("admin", email, self.client.get_admin(email))
@@ -148,8 +157,10 @@ async def read_everything(
 ) -> ExportRead:
     """Read every object of the target (or of ``domains`` only).
 
-    Standalone admins are found through the domains they manage (the API has no admin list);
-    mail users with admin rights are exported as users with ``isAdmin``/``isGlobalAdmin``.
+    Standalone admins are found through the domains they manage (the API has no admin list, so a
+    global admin that manages no domain cannot be found); mail users with admin rights are exported
+    as users with ``isAdmin``/``isGlobalAdmin``. On the LDAP edition, classic lists are found
+    through their members' ``memberOfGroup`` (a list without internal members cannot be found).
     """
     reader = _Reader(client, progress)
     names = sorted({d.lower() for d in domains})
@@ -157,6 +168,9 @@ async def read_everything(
         listed = await reader.guard("domain", "*", client.list_domains())
         names = sorted(listed or {})
     await asyncio.gather(*(reader.domain(name) for name in names), reader.policies("global", "global"))
+    # The LDAP edition has no list endpoint for classic lists: find them through their members.
+    known = {obj.key for obj in reader.out.objects}
+    await asyncio.gather(*(reader.maillist(address) for address in sorted(reader.groups - known)))
     users = {obj.email for obj in reader.out.objects if isinstance(obj, User)}
     admins = sorted({a for obj in reader.out.objects if isinstance(obj, Domain) for a in (obj.admins or ())} - users)
     await asyncio.gather(*(reader.admin(email) for email in admins))

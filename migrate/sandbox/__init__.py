@@ -1,4 +1,4 @@
-"""The sandbox: a local imitation of the iRedAdmin-Pro RESTful API (SQL edition).
+"""The sandbox: a local imitation of the iRedAdmin-Pro RESTful API (SQL and LDAP editions).
 
 Start one in the background for tests or ``--sandbox``::
 

@@ -17,11 +17,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from migrate.sandbox import store_domain
 from migrate.sandbox.config import API_PREFIX
 from migrate.sandbox.context import ApiError, AppState, Ctx, Reply, fail
 from migrate.sandbox.faults import Faults
-from migrate.sandbox.routes import GLOBAL, PUBLIC, ROUTES, Route
+from migrate.sandbox.routes import GLOBAL, PUBLIC, Edition, Route, edition
 from migrate.sandbox.sessions import Session
 
 __all__ = ["build_app", "cookie_name"]
@@ -36,8 +35,9 @@ _SESSION: web.RequestKey[Session | None] = web.RequestKey("sandbox_session")
 
 
 def cookie_name(state: AppState) -> str:
-    """Return the session cookie's name, ``iRedAdmin-Pro-<BACKEND>``."""
-    return f"iRedAdmin-Pro-{state.config.backend_name.upper()}"
+    """Return the session cookie's name, ``iRedAdmin-Pro-<BACKEND>`` (``LDAP`` for the LDAP edition)."""
+    backend = edition(state.config.edition).backend or state.config.backend_name
+    return f"iRedAdmin-Pro-{backend.upper()}"
 
 
 def _see_other(location: str) -> web.Response:
@@ -70,7 +70,7 @@ def _redirect_for(route: Route, ctx: Ctx, code: str | None) -> web.Response | No
     return None
 
 
-def _endpoint(state: AppState, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(state: AppState, route: Route, parts: Edition) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if not state.client_allowed(request.remote):
             return _render(state, fail("NOT_AUTHORIZED"))
@@ -80,14 +80,14 @@ def _endpoint(state: AppState, route: Route) -> Callable[[web.Request], Awaitabl
             form = await request.post()
             params.update((key, value) for key, value in form.items() if isinstance(value, str))
         match = {key: value.lower() for key, value in request.match_info.items()}
-        ctx = Ctx(state, match, params, request.get(_SESSION), request.remote or "")
+        ctx = parts.ctx_class(state, match, params, request.get(_SESSION), request.remote or "")
         try:
             # Reads need no transaction: one thread owns the connection, so nothing interleaves.
             with state.db.tx() if request.method != "GET" else contextlib.nullcontext():
                 if route.auth != PUBLIC:
                     if ctx.session is None:
                         raise ApiError("LOGIN_REQUIRED")
-                    ctx.is_global = store_domain.is_global_admin(state.db, ctx.username)
+                    ctx.is_global = parts.is_global(ctx)
                     if route.auth == GLOBAL:
                         ctx.require_global()
                 reply = route.handler(ctx)
@@ -147,8 +147,9 @@ def build_app(state: AppState, faults: Faults) -> web.Application:
     """Return the application: fault injection first, then the API middleware and routes."""
     app = web.Application(middlewares=[faults.middleware(), _api_middleware(state)], client_max_size=_MAX_BODY)
     faults.add_control_routes(app, on_expire_sessions=state.sessions.expire_all)
-    for route in ROUTES:
-        app.router.add_route(route.method, API_PREFIX + route.path, _endpoint(state, route))
+    parts = edition(state.config.edition)
+    for route in parts.routes:
+        app.router.add_route(route.method, API_PREFIX + route.path, _endpoint(state, route, parts))
     for page in (_LOGIN_PAGE, _DOMAINS_PAGE):
         app.router.add_get(page, _web_page, allow_head=False)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from migrate.sandbox.faults import FaultConfig
@@ -25,8 +26,10 @@ QUIRKS: frozenset[str] = frozenset(
     }
 )
 
-_EDITIONS = ("sql",)
+_EDITIONS = ("sql", "ldap")
 _BACKENDS = ("MYSQL", "PGSQL")
+# The suffix of the LDAP edition's tree: one or more ``dc=``/``o=`` RDNs of plain characters.
+_BASE_DN_RE = re.compile(r"^(?:dc|o)=[A-Za-z0-9-]+(?:,(?:dc|o)=[A-Za-z0-9-]+)*$")
 
 
 @dataclass
@@ -40,14 +43,16 @@ class SandboxConfig:
         admin_password: That admin's password; required, never logged.
         host: Address to listen on.
         port: Port; 0 picks a free one.
-        edition: Only ``sql`` exists so far.
+        edition: ``sql`` (iRedMail's ``vmail`` tables) or ``ldap`` (entries of iRedMail's DIT).
         session_timeout: Idle timeout of sessions, in seconds.
         allowed_clients: API client allow-list of IPs/CIDRs; empty allows all. A
             ``restful_api_clients`` value in the ``settings`` table overrides it.
         quirks: Names from :data:`QUIRKS` to turn on.
         old_envelope: Answer ``success``/``msg`` instead of ``_success``/``_msg``.
         expose_password_hashes: Include stored hashes in GETs (``API_HIDDEN_*_PROFILES = []``).
-        backend_name: Backend part of the cookie name, ``iRedAdmin-Pro-<backend_name>``.
+        backend_name: Backend part of the SQL edition's cookie name, ``iRedAdmin-Pro-<backend_name>``
+            (the LDAP edition's cookie is always ``iRedAdmin-Pro-LDAP``).
+        base_dn: Suffix of the LDAP edition's tree (``o=domains`` and ``o=domainAdmins`` go below it).
         faults: Fault injection settings.
     """
 
@@ -63,14 +68,13 @@ class SandboxConfig:
     old_envelope: bool = False
     expose_password_hashes: bool = False
     backend_name: str = "MYSQL"
+    base_dn: str = "dc=example,dc=com"
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def check(self) -> None:
         """Raise ``ValueError`` with a fix-it message when the configuration cannot run."""
-        if self.edition != "sql":
-            if self.edition == "ldap":
-                raise ValueError("the LDAP edition of the sandbox is not implemented yet; use edition 'sql'")
-            raise ValueError(f"unknown sandbox edition {self.edition!r}; use 'sql'")
+        if self.edition not in _EDITIONS:
+            raise ValueError(f"unknown sandbox edition {self.edition!r}; use 'sql' or 'ldap'")
         if not self.admin_password:
             raise ValueError("the sandbox needs a non-empty admin password (set IREDADMIN_PASSWORD)")
         if "@" not in self.admin_email:
@@ -78,7 +82,9 @@ class SandboxConfig:
         unknown = sorted(set(self.quirks) - QUIRKS)
         if unknown:
             raise ValueError(f"unknown quirk(s) {', '.join(unknown)}; known: {', '.join(sorted(QUIRKS))}")
-        if self.backend_name.upper() not in _BACKENDS:
+        if self.edition == "ldap" and not _BASE_DN_RE.match(self.base_dn):
+            raise ValueError(f"base DN {self.base_dn!r} of the LDAP edition is not like 'dc=example,dc=com'")
+        if self.edition == "sql" and self.backend_name.upper() not in _BACKENDS:
             raise ValueError(f"backend {self.backend_name!r} is not an SQL backend; use MYSQL or PGSQL")
         if self.session_timeout <= 0:
             raise ValueError("session_timeout must be a positive number of seconds")

@@ -1,7 +1,8 @@
 """The route table of the SQL edition: every core endpoint plus the extended set (reference §5).
 
 ``/api/maillist`` and ``/api/ldif`` are absent on purpose: the SQL edition answers them with a
-plain 404, as do malformed addresses, because the path patterns do not match them.
+plain 404, as do malformed addresses, because the path patterns do not match them. The LDAP
+edition's table is in :mod:`migrate.sandbox.ldap_routes`; :func:`edition` picks one.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from migrate.sandbox import (
     handlers_policy,
     handlers_user,
     handlers_user_put,
+    store_domain,
 )
 from migrate.sandbox.context import Ctx, Reply
 
-__all__ = ["ADMIN", "GLOBAL", "PUBLIC", "ROUTES", "Route"]
+__all__ = ["ADMIN", "DOMAIN", "GLOBAL", "MAIL", "PUBLIC", "ROUTES", "SQL_EDITION", "Edition", "Route", "edition"]
 
 PUBLIC = "public"  # no login needed
 ADMIN = "admin"  # any admin; domain rights are checked by the handler
@@ -110,3 +112,38 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"/throttle/{{account:global|{MAIL}|{DOMAIN}}}/{{direction:[^/]+}}", handlers_policy.set_throttle,
           ADMIN, "global"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What the shared app takes from an edition.
+
+    Attributes:
+        routes: The route table.
+        ctx_class: The request context handlers get.
+        is_global: Whether a request's logged-in admin has global rights.
+        backend: Backend part of the cookie name; ``None`` takes the configured SQL backend.
+    """
+
+    routes: tuple[Route, ...]
+    ctx_class: type[Ctx]
+    is_global: Callable[[Ctx], bool]
+    backend: str | None = None
+
+
+def _sql_is_global(ctx: Ctx) -> bool:
+    return store_domain.is_global_admin(ctx.db, ctx.username)
+
+
+#: The SQL edition.
+SQL_EDITION = Edition(routes=ROUTES, ctx_class=Ctx, is_global=_sql_is_global)
+
+
+def edition(name: str) -> Edition:
+    """Return the edition called ``name`` (``sql`` or ``ldap``)."""
+    if name == "ldap":
+        # Imported here: the LDAP table builds on this module's names.
+        from migrate.sandbox.ldap_routes import LDAP_EDITION
+
+        return LDAP_EDITION
+    return SQL_EDITION

@@ -23,6 +23,7 @@ from migrate.sandbox.app import build_app
 from migrate.sandbox.config import API_PREFIX, SandboxConfig
 from migrate.sandbox.context import AppState
 from migrate.sandbox.faults import Faults
+from migrate.sandbox.ldap_dit import start_directory
 from migrate.sandbox.mlmmj import SubscriberStore
 from migrate.sandbox.passwords import hash_password, verify_password
 from migrate.sandbox.sessions import SessionStore
@@ -63,7 +64,10 @@ class _Runtime:
     async def start(cls, config: SandboxConfig) -> _Runtime:
         db = Db(config.db_path)
         try:
-            _ensure_admin(db, config.admin_email, config.admin_password)
+            if config.edition == "ldap":
+                start_directory(db, config.base_dn, config.admin_email, config.admin_password)
+            else:
+                _ensure_admin(db, config.admin_email, config.admin_password)
             subscribers = SubscriberStore(None if config.db_path == ":memory:" else config.db_path + ".mlmmj")
             state = AppState(
                 config=config,

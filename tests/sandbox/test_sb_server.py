@@ -19,11 +19,13 @@ from migrate.sandbox import FaultConfig, Sandbox, SandboxConfig
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"edition": "ldap"}, "LDAP edition"), ({"edition": "nosql"}, "unknown sandbox edition"),
+    [({"edition": "ldap", "base_dn": "example.com"}, "LDAP edition"),
+     ({"edition": "nosql"}, "unknown sandbox edition"),
      ({"admin_password": ""}, "non-empty admin password"), ({"quirks": {"bogus"}}, "unknown quirk"),
      ({"backend_name": "SQLITE"}, "not an SQL backend"), ({"allowed_clients": ["not-an-ip"]}, "not an IP"),
      ({"session_timeout": 0}, "positive")],
-    ids=["ldap", "unknown-edition", "no-password", "bad-quirk", "bad-backend", "bad-allow-list", "bad-timeout"],
+    ids=["ldap-bad-base-dn", "unknown-edition", "no-password", "bad-quirk", "bad-backend", "bad-allow-list",
+         "bad-timeout"],
 )  # fmt: skip
 def test_bad_configuration_is_refused(changes: dict[str, object], message: str) -> None:
     params: dict[str, object] = {"admin_password": PASSWORD, **changes}
