@@ -177,7 +177,7 @@ class _Builder:
         diff = {name: (sorted(have or ()), sorted(target))}
         # Forwarding has no unambiguous delta form (a list without the user's own address means
         # "no local copy"), so it always goes as the full list.
-        if self.options.replace or name == "forwarding":
+        if (self.options.replace and spec.reset) or name == "forwarding":
             return {spec.reset: sorted(target)}, diff
         params: dict[str, Any] = {}
         if add:
@@ -209,15 +209,19 @@ class _Builder:
             services = tuple(sorted(set(services) & {"self-service"}))
             if dropped:
                 note = "not represented on the SQL edition: domain services " + ", ".join(dropped)
-        for name, want in (("aliasDomains", obj.aliasDomains), ("services", services)):
+        profiles = ("disabledDomainProfiles", "disabledUserProfiles", "disabledUserPreferences")
+        wanted = [("aliasDomains", obj.aliasDomains), ("services", services)]
+        wanted += [(name, getattr(obj, name)) for name in profiles]
+        for name, want in wanted:
             params, sdiff = self.set_field("domain", name, want, getattr(cur, name, None))
             extra.update(params)
             diff.update(sdiff)
         if rest or extra:
             calls.append(Call("PUT", path, {**_params(rest), **extra}))
-        expect = {k: v[1] for k, v in diff.items() if k not in ("aliasDomains", "services")}
-        if obj.aliasDomains is not None:
-            expect["aliasDomains"] = obj.aliasDomains
+        expect = {k: v[1] for k, v in diff.items() if k not in ("aliasDomains", "services", *profiles)}
+        for name in ("aliasDomains", *profiles):
+            if getattr(obj, name) is not None:
+                expect[name] = getattr(obj, name)
         self.add(
             S_DOMAINS,
             "domain",
@@ -227,7 +231,10 @@ class _Builder:
             diff,
             entry,
             Verify(
-                "domain", obj.domain, expect, frozenset({"aliasDomains"}) if not self.options.replace else frozenset()
+                "domain",
+                obj.domain,
+                expect,
+                frozenset({"aliasDomains", *profiles}) if not self.options.replace else frozenset(),
             ),
             note=note,
         )

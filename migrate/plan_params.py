@@ -24,7 +24,8 @@ class SetField:
     """A list-valued field and its API parameters.
 
     Attributes:
-        reset: Parameter that replaces the whole list (``aliases``), used with ``--replace``.
+        reset: Parameter that replaces the whole list (``aliases``), used with ``--replace``;
+            empty when the API has none (the delta then goes both ways).
         add: Parameter that adds items (``addAlias``).
         remove: Parameter that removes items (``removeAlias``), used with ``--replace``.
     """
@@ -72,6 +73,10 @@ SET_FIELDS: dict[str, dict[str, SetField]] = {
     "domain": {
         "aliasDomains": SetField("aliasDomains", "addAliasDomain", "removeAliasDomain"),
         "services": SetField("services", "addService", "removeService"),
+        # No reset parameter exists for these: --replace sends the delta both ways.
+        "disabledDomainProfiles": SetField("", "disableDomainProfile", "enableDomainProfile"),
+        "disabledUserProfiles": SetField("", "disableUserProfile", "enableUserProfile"),
+        "disabledUserPreferences": SetField("", "disableUserPreference", "enableUserPreference"),
     },
     "user": {
         "services": SetField("services", "addService", "removeService"),

@@ -133,6 +133,9 @@ def domain_from_api(data: dict[str, Any], *, admins: list[str] | None = None) ->
         aliasDomains=_addresses(data.get("alias_domains", [])),
         admins=None if admins is None else _addresses(admins),
         services=_names(data["enabledService"]) if isinstance(data.get("enabledService"), list) else None,
+        disabledDomainProfiles=_names(settings.get("disabled_domain_profiles", ())),
+        disabledUserProfiles=_names(settings.get("disabled_user_profiles", ())),
+        disabledUserPreferences=_names(settings.get("disabled_user_preferences", ())),
         is_backupmx=_flag(data.get("backupmx")),
         outboundRelay=_text(data.get("relayhost")) or None,
     )

@@ -216,3 +216,19 @@ def test_delete_missing_within_scope_spares_the_login_admin() -> None:
         ),
     )
     assert calls(result) == [(7, "DELETE", "/user/gone@example.com", {})]
+
+
+def test_domain_profiles_go_as_disable_and_enable_deltas() -> None:
+    state = State(domains={"example.com": Domain(domain="example.com", disabledDomainProfiles=("bcc",))})
+    want = Domain(domain="example.com", disabledDomainProfiles=("relay", "backupmx"))
+    assert calls(plan(desired(want), state)) == [
+        (0, "PUT", "/domain/example.com", {"disableDomainProfile": ["backupmx", "relay"]})
+    ]
+    assert calls(plan(desired(want), state, PlanOptions(replace=True))) == [
+        (
+            0,
+            "PUT",
+            "/domain/example.com",
+            {"disableDomainProfile": ["backupmx", "relay"], "enableDomainProfile": ["bcc"]},
+        )
+    ]
