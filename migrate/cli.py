@@ -269,6 +269,7 @@ def sandbox_group() -> None:
     help="Global admin (password from $IREDADMIN_PASSWORD).",
 )
 @click.option("--edition", type=click.Choice(["sql", "ldap"]), default="sql", show_default=True)
+@click.option("--base-dn", default="dc=example,dc=com", show_default=True, help="LDAP edition: the DIT's suffix.")
 @click.option("--session-timeout", type=float, default=1800.0, show_default=True)
 @click.option("--allow", "allowed", multiple=True, metavar="IP/CIDR", help="API client allow-list (default: all).")
 @click.option("--quirk", "quirks", multiple=True, help="Turn on a release-specific quirk (repeatable).")
@@ -324,6 +325,7 @@ def sandbox_serve(**kw: Any) -> None:
         host=kw["host"],
         port=kw["port"],
         edition=kw["edition"],
+        base_dn=kw["base_dn"],
         session_timeout=kw["session_timeout"],
         allowed_clients=list(kw["allowed"]),
         quirks=set(kw["quirks"]),
