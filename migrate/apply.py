@@ -18,14 +18,7 @@ from migrate.errors import IredMigrateError, RejectedByServer
 from migrate.inputs import Entry
 from migrate.journal import Journal, row_id
 from migrate.plan import Operation, Plan
-from migrate.state import user_from_api
-from migrate.verify import compare, mismatches
-
-# Fields a ``GET /api/users/<domain>`` row carries (the mailbox row); the others need the user's GET.
-_LISTED_USER_FIELDS = frozenset(
-    {"name", "gn", "sn", "quota", "accountStatus", "language", "employeeid", "transport", "isGlobalAdmin",
-     "isAdmin", "mailboxFormat", "mailboxFolder", "services"}
-)  # fmt: skip
+from migrate.verify import mismatches
 
 if TYPE_CHECKING:
     from migrate.client import ApiClient
@@ -91,7 +84,6 @@ class _Runner:
         self.stop = stop
         self.failed_rows = 0
         self.finished_ops = 0
-        self.deferred: list[tuple[Operation, RowState | None]] = []
         self.rows: dict[int, RowState] = {}
         for index, ids in plan.by_entry.items():
             self.rows[index] = RowState(entries[index], pending=len(ids))
@@ -141,18 +133,12 @@ class _Runner:
             self.finished_ops += 1
             self.on_progress(self.finished_ops, len(self.plan.operations))
             return
-        deferred = False
         try:
             created = await self._calls(op, row)
             if self.options.verify and op.verify is not None:
-                if self._batchable(op):
-                    # Read back with the stage's other users: one list call per domain.
-                    self.deferred.append((op, row))
-                    deferred = True
-                else:
-                    problems = await self._verify(op)
-                    if problems:
-                        raise RejectedByServer("; ".join(problems), code="VERIFY_MISMATCH", key=op.key)
+                problems = await self._verify(op)
+                if problems:
+                    raise RejectedByServer("; ".join(problems), code="VERIFY_MISMATCH", key=op.key)
             if self.credentials is not None and op.generated_password and created:
                 self.credentials.add(op.key, op.generated_password)
             if row is not None:
@@ -172,51 +158,10 @@ class _Runner:
         finally:
             self.finished_ops += 1
             self.on_progress(self.finished_ops, len(self.plan.operations))
-            if row is not None and not deferred:
-                self._done_with(row)
-
-    def _done_with(self, row: RowState) -> None:
-        row.pending -= 1
-        if row.pending <= 0:
-            self.finish_row(row)
-
-    def _batchable(self, op: Operation) -> bool:
-        verify = op.verify
-        return (
-            self.plan.edition == "sql"
-            and verify is not None
-            and verify.kind == "user"
-            and set(verify.expect) <= _LISTED_USER_FIELDS
-        )
-
-    async def verify_deferred(self) -> None:
-        """Read back the stage's deferred users, one ``GET /api/users/<domain>`` per domain."""
-        by_domain: dict[str, list[tuple[Operation, RowState | None]]] = {}
-        for op, row in self.deferred:
-            by_domain.setdefault(op.key.rpartition("@")[2], []).append((op, row))
-        self.deferred = []
-
-        async def one(domain: str, items: list[tuple[Operation, RowState | None]]) -> None:
-            try:
-                listed = {str(r.get("username", "")).lower(): r for r in await self.client.list_users(domain)}
-            except IredMigrateError:
-                listed = None  # no list endpoint after all: read each one
-            for op, row in items:
-                assert op.verify is not None
-                try:
-                    if listed is None:
-                        problems = await self._verify(op)
-                    else:
-                        found = listed.get(op.key)
-                        problems = compare(op.verify, None if found is None else user_from_api(found))
-                except IredMigrateError as exc:
-                    problems = [f"could not read it back: {exc.message}"]
-                if row is not None:
-                    if problems:
-                        self.finish_row(row, "failed", "VERIFY_MISMATCH", "; ".join(problems))
-                    self._done_with(row)
-
-        await asyncio.gather(*(one(domain, items) for domain, items in sorted(by_domain.items())))
+            if row is not None:
+                row.pending -= 1
+                if row.pending <= 0:
+                    self.finish_row(row)
 
     async def _calls(self, op: Operation, row: RowState | None) -> bool:
         """Run the calls of one operation; return whether a create really created the object."""
@@ -290,7 +235,6 @@ async def apply_plan(
     for stage in stages:
         # The barrier: every operation of this stage ends before the next stage starts.
         await asyncio.gather(*(bounded(op) for op in plan.operations if op.stage == stage))
-        await runner.verify_deferred()
     for row in runner.rows.values():
         if not row.done:
             runner.finish_row(row, "skipped", "ABORTED", "not attempted: the run was stopped before this row")

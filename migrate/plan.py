@@ -66,7 +66,6 @@ class Plan:
         skipped: Input row index -> (code, message) for rows the target cannot represent.
         notes: Row-independent remarks (the list kind chosen for the target...).
         list_kind: What mailing lists become on this target: ``mlmmj``, ``maillist`` or ``alias``.
-        edition: The target's edition, ``sql`` or ``ldap``.
     """
 
     operations: list[Operation] = field(default_factory=list)
@@ -74,7 +73,6 @@ class Plan:
     skipped: dict[int, tuple[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     list_kind: str = "mlmmj"
-    edition: str = "sql"
 
     def stage(self, number: int) -> list[Operation]:
         """Return the operations of one stage."""
@@ -122,7 +120,7 @@ def plan(desired: Sequence[tuple[int, Account]], state: State, options: PlanOpti
     Returns:
         The plan; rows without operations are unchanged.
     """
-    result = Plan(edition=state.edition)
+    result = Plan()
     lists = [obj for _, obj in desired if isinstance(obj, MailingList)]
     result.list_kind, result.notes = _list_kind(state, options, lists)
     ops = build_ops(desired, state, options, result.list_kind)

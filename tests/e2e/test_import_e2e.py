@@ -300,3 +300,21 @@ def test_no_password_hash_or_cookie_anywhere(sandbox: Sandbox, tmp_path: Path) -
     assert {"run.jsonl", "run.csv", "rejects.csv"} <= set(outputs)
     leaks = [(name, secret[:4]) for name, text in outputs.items() for secret in secrets if secret in text]
     assert leaks == []
+
+
+def test_what_the_server_silently_changed_is_reported_as_verify_mismatch(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The domain holds 250 MB in all; after the first user's 100 MB the server quietly clamps the
+    # second user's 500 MB to the 150 MB left, and answers success: only the read-back sees it.
+    write_domain_csv(tmp_path / "domains.csv", "tight.example", quota="250")
+    write_users_csv(tmp_path / "users.csv", "tight.example", 1)
+    with open(tmp_path / "users.csv", "a", encoding="utf-8") as handle:
+        handle.write("big@tight.example,Big,Pw#Big12345,500\n")
+    result = run_cli(
+        "import", "domains.csv", "users.csv", *target_args(sandbox), "--log", "run.jsonl", "-c", "1", cwd=tmp_path
+    )
+    assert result.returncode == 3
+    rows = {r["key"]: r for r in read_log(tmp_path / "run.jsonl")}
+    assert rows["user0000@tight.example"]["status"] == "created"
+    assert rows["big@tight.example"]["status"] == "failed"
+    assert rows["big@tight.example"]["code"] == "VERIFY_MISMATCH"
+    assert rows["big@tight.example"]["message"] == "quota: asked 500, stored 150"
