@@ -149,12 +149,16 @@ class _Runner:
                 elif row.status != "created":
                     row.status = "updated"
                     row.action = row.action or op.action
+            if row is None:
+                self._log_unattached(op, "updated")
         except IredMigrateError as exc:
             if row is not None:
                 if not isinstance(exc, RejectedByServer):  # rejections counted where they happen
                     row.attempts += exc.attempts
                 row.action = row.action or op.action
                 self.finish_row(row, "failed", exc.code or type(exc).__name__, exc.message)
+            else:
+                self._log_unattached(op, "failed", exc.code or type(exc).__name__, exc.message)
         finally:
             self.finished_ops += 1
             self.on_progress(self.finished_ops, len(self.plan.operations))
@@ -162,6 +166,25 @@ class _Runner:
                 row.pending -= 1
                 if row.pending <= 0:
                     self.finish_row(row)
+
+    def _log_unattached(self, op: Operation, status: str, code: str = "", message: str = "") -> None:
+        """Record an operation no input row asked for (a ``--delete-missing`` deletion)."""
+        self.log.add(
+            self.make_record(
+                source="(target)",
+                sheet=None,
+                line=None,
+                kind=op.kind,
+                key=op.key,
+                action=op.action,
+                status=status,
+                code=code,
+                message=message or "not in any input (--delete-missing)",
+                attempts=len(op.calls),
+                ms=0,
+                entry=None,
+            )
+        )
 
     async def _calls(self, op: Operation, row: RowState | None) -> bool:
         """Run the calls of one operation; return whether a create really created the object."""

@@ -119,13 +119,13 @@ class _Recorder:
         self.log = log
         self.rejects = rejects
 
-    def __call__(self, *, entry: Entry, **fields: Any) -> ResultRecord:
+    def __call__(self, *, entry: Entry | None, **fields: Any) -> ResultRecord:
         column = None
-        problem = _first_error(entry)
+        problem = _first_error(entry) if entry is not None else None
         if problem is not None:
             column = problem.column
         record = ResultRecord(column=column, **fields)
-        if self.rejects is not None and record.status in ("failed", "invalid"):
+        if entry is not None and self.rejects is not None and record.status in ("failed", "invalid"):
             self.rejects.add(entry.record, code=record.code, message=record.message, column=column)
         return record
 

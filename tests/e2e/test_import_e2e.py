@@ -318,3 +318,24 @@ def test_what_the_server_silently_changed_is_reported_as_verify_mismatch(sandbox
     assert rows["big@tight.example"]["status"] == "failed"
     assert rows["big@tight.example"]["code"] == "VERIFY_MISMATCH"
     assert rows["big@tight.example"]["message"] == "quota: asked 500, stored 150"
+
+
+def test_delete_missing_needs_a_scope_and_logs_each_deletion(sandbox: Sandbox, tmp_path: Path) -> None:
+    write_domain_csv(tmp_path / "domains.csv", "gone.example")
+    write_users_csv(tmp_path / "users.csv", "gone.example", 3)
+    assert run_cli("import", "domains.csv", "users.csv", *target_args(sandbox), cwd=tmp_path).returncode == 0
+    write_users_csv(tmp_path / "fewer.csv", "gone.example", 2)
+    unscoped = run_cli("import", "fewer.csv", *target_args(sandbox), "--delete-missing", cwd=tmp_path)
+    assert unscoped.returncode == 2 and "--domain" in unscoped.stderr
+    result = run_cli(
+        "import", "fewer.csv", *target_args(sandbox), "--delete-missing", "--domain", "gone.example",
+        "--log", "run.jsonl", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = read_log(tmp_path / "run.jsonl")
+    assert [(r["key"], r["action"], r["status"]) for r in rows if r["source"] == "(target)"] == [
+        ("user0002@gone.example", "delete", "updated")
+    ]
+    with admin_client(sandbox) as api:
+        users = api.get("/users/gone.example", params={"email_only": ""}).json()["_data"]
+    assert sorted(users) == ["user0000@gone.example", "user0001@gone.example"]
