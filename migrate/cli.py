@@ -377,8 +377,13 @@ def export_cmd(fmt: str, output: str, domains: tuple[str, ...], quiet: bool, **k
 @click.argument("b", type=click.Path(dir_okay=False))
 @_input_options
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.option(
+    "--only-given", is_flag=True, help="Compare only the fields A sets: does B hold everything A (e.g. an LDIF) says?"
+)
 @handle_errors
-def diff_cmd(a: str, b: str, mapping: str | None, encoding: str | None, delimiter: str | None, as_json: bool) -> None:
+def diff_cmd(
+    a: str, b: str, mapping: str | None, encoding: str | None, delimiter: str | None, as_json: bool, only_given: bool
+) -> None:
     """Compare two snapshots (or any inputs) object by object, field by field. Exit 3 when they differ."""
     from migrate.diff import as_json as diff_json
     from migrate.diff import diff_objects, render_text
@@ -388,7 +393,7 @@ def diff_cmd(a: str, b: str, mapping: str | None, encoding: str | None, delimite
     problems: list[Problem] = []
     left = load_objects(a, options, report=problems.append)
     right = load_objects(b, options, report=problems.append)
-    result = diff_objects(left, right)
+    result = diff_objects(left, right, only_given=only_given)
     if as_json:
         click.echo(orjson.dumps(diff_json(result), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
     else:

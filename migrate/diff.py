@@ -1,8 +1,12 @@
 """Compare two sets of model objects object by object, field by field (``iredmigrate diff``).
 
 Objects are matched by kind and key. A field that is set on one side and absent (``None``) on the
-other counts as a change, so a snapshot and a source file that leaves fields out do differ. The
-renderers never show a secret: password hashes appear as ``(hash changed)``.
+other counts as a change, so a snapshot and a source file that leaves fields out do differ, unless
+``only_given`` asks "does B hold everything A says" of a sparse A (an LDIF, a CSV). The renderers
+never show a secret: password hashes appear as ``(hash changed)``.
+
+List membership has two spellings: a user's ``lists`` (an LDIF's ``memberOfGroup``) and a list's
+``members`` (an API export). Both sides are brought to the second one before comparing.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from migrate.model import KIND_CLASSES, Account, field_names
+from migrate.model import KIND_CLASSES, Account, Alias, MailingList, User, field_names, replace_fields
 from migrate.records import KINDS
 
 __all__ = ["Change", "Diff", "FieldChange", "as_json", "diff_objects", "render_text"]
@@ -70,32 +74,72 @@ def _value(obj: Account, name: str) -> Any:
     return tuple(sorted(value)) if isinstance(value, tuple) else value
 
 
-def _compare(a: Account, b: Account) -> Change:
+def _compare(a: Account, b: Account, only_given: bool) -> Change:
     out: Change = {}
     for name in field_names(a):
-        left, right = _value(a, name), _value(b, name)
+        left = _value(a, name)
+        if only_given and left is None:
+            continue
+        right = _value(b, name)
         if left != right:
             out[name] = (left, right)
     return out
 
 
-def diff_objects(a: Iterable[Account], b: Iterable[Account]) -> Diff:
+def _fold_memberships(index: dict[ObjectId, Account]) -> None:
+    """Move users' ``lists`` into the members of those lists (in place).
+
+    A membership naming a list that is not on this side stays on the user, so it is still seen.
+    A user whose memberships all moved (or who named none) gets ``lists=None``: membership is
+    then compared on the list side only.
+    """
+    joined: dict[str, set[str]] = {}
+    for (kind, _), obj in index.items():
+        if kind == "user" and isinstance(obj, User) and obj.lists is not None:
+            for address in obj.lists:
+                joined.setdefault(address, set()).add(obj.email)
+    if not joined:
+        return
+    folded: set[str] = set()
+    for address, users in joined.items():
+        for kind in ("list", "alias"):
+            target = index.get((kind, address))
+            if isinstance(target, MailingList | Alias):
+                members = tuple(sorted(set(target.members or ()) | users))
+                index[(kind, address)] = replace_fields(target, members=members)
+                folded.add(address)
+                break
+    for oid, obj in list(index.items()):
+        if isinstance(obj, User) and obj.lists is not None:
+            rest = tuple(sorted(set(obj.lists) - folded))
+            index[oid] = replace_fields(obj, lists=rest or None)
+
+
+def diff_objects(a: Iterable[Account], b: Iterable[Account], *, only_given: bool = False) -> Diff:
     """Compare state A with state B.
 
+    Users' ``lists`` memberships are first folded into the ``members`` of the lists (or alias
+    accounts) they name, on each side, so the two spellings of membership compare equal.
+
     Args:
-        a: The objects of the first state (e.g. yesterday's snapshot).
+        a: The objects of the first state (e.g. yesterday's snapshot, or a source file).
         b: The objects of the second state.
+        only_given: Compare only what A says: fields A leaves unset (``None``) are not compared
+            (an empty list on A's side still is), and objects only B has are not reported, so the
+            diff answers "does B hold everything A says".
 
     Returns:
-        What B adds, removes and changes relative to A.
+        What B adds, removes and changes relative to A (``added`` stays empty with ``only_given``).
     """
     left, right = _index(a), _index(b)
+    _fold_memberships(left)
+    _fold_memberships(right)
     diff = Diff(
-        added=sorted((oid for oid in right if oid not in left), key=_order),
+        added=[] if only_given else sorted((oid for oid in right if oid not in left), key=_order),
         removed=sorted((oid for oid in left if oid not in right), key=_order),
     )
     for oid in sorted((oid for oid in left if oid in right), key=_order):
-        change = _compare(left[oid], right[oid])
+        change = _compare(left[oid], right[oid], only_given)
         if change:
             diff.changed[oid] = change
     return diff

@@ -30,6 +30,19 @@ __all__ = ["Call", "Operation", "Verify", "build_ops"]
 # Stage numbers (see migrate.plan.STAGES).
 S_DOMAINS, S_ADMINS, S_USERS, S_ALIASES, S_MEMBERS, S_DOMAIN_ADMINS, S_POLICIES = range(7)
 
+# Domain account limits; a -1 one is set after the accounts exist (see _Builder.domain).
+_LIMITS = ("numberOfUsers", "numberOfAliases", "numberOfLists")
+
+# Alias/list fields that have no API parameter on some edition or kind, and why.
+_UNSENT = {
+    "accessPolicy": "alias accessPolicy (SQL edition only)",
+    "owners": "owners (no API parameter on a classic list)",
+    "moderators": "moderators (no API parameter on an alias account or a classic list)",
+    "mailingListID": "mailingListID (the server assigns a new one)",
+}
+# The API lists no admins: export finds standalone admins through the domains they manage.
+_ADMIN_UNLISTED = "manages no domain, so an export through the API cannot find this admin (no admin list in the API)"
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -74,7 +87,8 @@ class Operation:
         stage: Stage number; every operation of a stage finishes before the next starts.
         kind: Model kind, for the result log.
         key: Object key.
-        action: ``create``, ``update``, ``members``, ``admins``, ``catchall``, ``set`` or ``delete``.
+        action: ``create``, ``update``, ``members``, ``admins``, ``catchall``, ``limits``, ``set``
+            or ``delete``.
         calls: The API calls.
         diff: Field -> (current, desired), secrets masked.
         entry: Index of the input row it belongs to, or ``None``.
@@ -116,6 +130,23 @@ def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tupl
 
 # List fields travel as their own add/remove/reset parameters (see _Builder.set_field).
 _SET_NAMES = frozenset(name for fields in SET_FIELDS.values() for name in fields)
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _unsent(obj: Alias | MailingList, current: Any, sent: Sequence[str]) -> str:
+    """Name the given fields that this edition's endpoint cannot take (reported, not dropped silently)."""
+    if current is not None:
+        return ""  # reported when the object was created; an update says nothing new
+    lost = []
+    for name, what in _UNSENT.items():
+        value = getattr(obj, name, None)
+        if value not in (None, ()) and name not in sent:
+            shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+            lost.append(f"{what}: {shown}")
+    return "not represented on the target: " + "; ".join(lost) if lost else ""
 
 
 def _params(diff: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
@@ -191,14 +222,17 @@ class _Builder:
     def domain(self, entry: int, obj: Domain) -> None:
         cur = self.state.domains.get(obj.domain)
         path = f"/domain/{obj.domain}"
+        diff = _scalars(obj, cur, UPDATE_FIELDS["domain"])
+        # A -1 limit ("may not create any") goes last (domain_followups): a source server can hold
+        # accounts created before the limit was set (a list in a domain with numberOfLists -1),
+        # and the server enforces limits on creation. Positive limits stay enforced on the input.
+        limits = {k: diff.pop(k) for k in _LIMITS if k in diff and diff[k][1] == -1}
         if cur is None:
-            diff = _scalars(obj, None, UPDATE_FIELDS["domain"])
             create = {k: v for k, v in diff.items() if k in CREATE_FIELDS["domain"]}
             rest = {k: v for k, v in diff.items() if k not in create}
             calls = [Call("POST", path, _params(create))]
             action = "create"
         else:
-            diff = _scalars(obj, cur, UPDATE_FIELDS["domain"])
             rest = dict(diff)
             calls, action = [], "update"
         extra: dict[str, Any] = {}
@@ -238,9 +272,20 @@ class _Builder:
             ),
             note=note,
         )
-        self.domain_followups(entry, obj, cur)
+        self.domain_followups(entry, obj, cur, limits)
 
-    def domain_followups(self, entry: int, obj: Domain, cur: Domain | None) -> None:
+    def domain_followups(self, entry: int, obj: Domain, cur: Domain | None, limits: dict[str, tuple[Any, Any]]) -> None:
+        if limits:
+            self.add(
+                S_DOMAIN_ADMINS,
+                "domain",
+                obj.domain,
+                "limits",
+                [Call("PUT", f"/domain/{obj.domain}", _params(limits))],
+                dict(limits),
+                entry,
+                Verify("domain", obj.domain, {k: v[1] for k, v in limits.items()}),
+            )
         if obj.catchall is not None:
             change = _set_change("catchall", obj.catchall, cur.catchall if cur else None, self.options.replace)
             if change is not None:
@@ -306,6 +351,7 @@ class _Builder:
             entry,
             Verify("admin", obj.email, {k: v[1] for k, v in diff.items()}),
             generated_password=generated,
+            note=_ADMIN_UNLISTED if obj.domains == () else "",
         )
         for domain in obj.domains or ():
             self.admins_of_domain(domain, {obj.email}, entry, "admin", obj.email)
@@ -383,7 +429,9 @@ class _Builder:
             note=note,
         )
         self.user_links(entry, obj, cur)
-        if obj.isAdmin:
+        if obj.isAdmin and not obj.isGlobalAdmin:
+            # A global admin already manages every domain (an LDAP postmaster carries both
+            # domainadmin and domainGlobalAdmin): listing it as a normal admin would add a row.
             self.admins_of_domain(obj.domain, {obj.email}, entry, "user", obj.email)
 
     def user_links(self, entry: int, obj: User, cur: User | None) -> None:
@@ -442,7 +490,7 @@ class _Builder:
             diff,
             entry,
             Verify("alias", obj.email, {k: v[1] for k, v in diff.items()}),
-            note="kept as an alias account" if kind == "list" else "",
+            note=_join_notes("kept as an alias account" if kind == "list" else "", _unsent(obj, cur, fields)),
         )
         self.members("alias", kind, entry, obj.email, obj.members, cur.members if cur else None)
 
@@ -490,6 +538,7 @@ class _Builder:
         note = ""
         if obj.kind == "maillist" and api_kind == "mlmmj":
             note = "classic list created as an mlmmj list (the SQL edition has no classic lists)"
+        note = _join_notes(note, _unsent(obj, cur, UPDATE_FIELDS[api_kind]))
         self.add(
             S_ALIASES,
             "list",

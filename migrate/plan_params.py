@@ -55,8 +55,8 @@ CREATE_FIELDS: dict[str, tuple[str, ...]] = {
 UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
     "domain": (
         "name", "accountStatus", "quota", "language", "transport", "defaultQuota", "maxUserQuota",
-        "numberOfUsers", "numberOfAliases", "minPasswordLength", "maxPasswordLength", "senderBcc",
-        "recipientBcc", "is_backupmx", "primarymx", "outboundRelay",
+        "numberOfUsers", "numberOfAliases", "numberOfLists", "minPasswordLength", "maxPasswordLength",
+        "senderBcc", "recipientBcc", "is_backupmx", "primarymx", "outboundRelay",
     ),
     "admin": CREATE_FIELDS["admin"],
     "user": (

@@ -157,3 +157,57 @@ def test_repr_hides_values():
 def test_refuses_non_model_objects():
     with pytest.raises(TypeError):
         diff_objects([{"domain": "x"}], [])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("a_side", "b_side", "changed"),
+    [
+        (User(email="a@d.example", quota=100), User(email="a@d.example", quota=100, name="Ann"), {}),
+        (User(email="a@d.example", quota=100), User(email="a@d.example", quota=200), {"quota": (100, 200)}),
+        (User(email="a@d.example", name="Ann"), User(email="a@d.example"), {"name": ("Ann", None)}),
+        (User(email="a@d.example", aliases=()), User(email="a@d.example", aliases=("b@d.example",)),
+         {"aliases": ((), ("b@d.example",))}),
+        (User(email="a@d.example", isAdmin=False), User(email="a@d.example"), {"isAdmin": (False, None)}),
+    ],
+    ids=["unset-on-a-ignored", "set-on-a-compared", "set-on-a-missing-on-b", "empty-list-compared", "false-compared"],
+)  # fmt: skip
+def test_only_given_compares_what_a_sets(a_side, b_side, changed):
+    diff = diff_objects([a_side], [b_side], only_given=True)
+    assert diff.changed == ({("user", "a@d.example"): changed} if changed else {})
+
+
+def test_only_given_ignores_objects_only_b_has_but_not_those_only_a_has():
+    a = [User(email="a@d.example"), Alias(email="x@d.example")]
+    b = [User(email="a@d.example"), User(email="extra@d.example")]
+    diff = diff_objects(a, b, only_given=True)
+    assert diff.added == [] and diff.removed == [("alias", "x@d.example")]
+    assert diff_objects(a, b).added == [("user", "extra@d.example")]
+
+
+@pytest.mark.parametrize("only_given", [False, True], ids=["full", "only-given"])
+def test_memberships_fold_from_users_into_lists_on_both_sides(only_given):
+    # An LDIF says membership on the user (memberOfGroup); an API export says it on the list.
+    a = [
+        User(email="ann@d.example", lists=("staff@d.example",)),
+        User(email="bob@d.example", lists=("staff@d.example", "gone@d.example")),
+        MailingList(email="staff@d.example", kind="maillist", members=("ext@x.example",)),
+    ]
+    b = [
+        User(email="ann@d.example"),
+        User(email="bob@d.example"),
+        MailingList(
+            email="staff@d.example", kind="maillist", members=("ann@d.example", "bob@d.example", "ext@x.example")
+        ),
+    ]
+    diff = diff_objects(a, b, only_given=only_given)
+    # Only the membership of a list that is not there stays on the user, so it is still reported.
+    assert diff.changed == {("user", "bob@d.example"): {"lists": (("gone@d.example",), None)}}
+    short = [b[0], b[1], MailingList(email="staff@d.example", kind="maillist", members=("ext@x.example",))]
+    change = diff_objects(a, short, only_given=only_given).changed[("list", "staff@d.example")]
+    assert change == {"members": (("ann@d.example", "bob@d.example", "ext@x.example"), ("ext@x.example",))}
+
+
+def test_memberships_fold_into_alias_accounts_too():
+    a = [User(email="ann@d.example", lists=("all@d.example",)), Alias(email="all@d.example", members=())]
+    b = [User(email="ann@d.example"), Alias(email="all@d.example", members=("ann@d.example",))]
+    assert diff_objects(a, b).identical
