@@ -8,6 +8,7 @@ then runs the handler inside one database transaction, so a handler that raises
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from migrate.sandbox.storage import Db
 __all__ = ["ApiError", "AppState", "Ctx", "Reply", "fail", "ok"]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_RULE_KEYS = ("min_passwd_length", "max_passwd_length")
 
 
 class ApiError(Exception):
@@ -97,16 +99,23 @@ class AppState:
 
     def password_rules(self, domain: str | None) -> PasswordRules:
         """Return the policy for a password: settings table, then the domain's own limits."""
+        return self.rules_with(store_domain.domain_settings(self.db, domain) if domain else {})
+
+    def rules_with(self, domain_limits: Mapping[str, Any]) -> PasswordRules:
+        """Return the settings table's password policy, overridden by a domain's limits.
+
+        Args:
+            domain_limits: ``min_passwd_length``/``max_passwd_length`` of the domain, wherever
+                the edition keeps them; values that are not integers are ignored.
+        """
         rules: dict[str, int] = {}
-        for key in ("min_passwd_length", "max_passwd_length"):
+        for key in _RULE_KEYS:
             value = store_extra.get_setting(self.db, key)
             if value is not None and value.strip().lstrip("-").isdigit():
                 rules[key] = int(value)
-        if domain:
-            settings = store_domain.domain_settings(self.db, domain)
-            for key in ("min_passwd_length", "max_passwd_length"):
-                if isinstance(settings.get(key), int):
-                    rules[key] = settings[key]
+        for key in _RULE_KEYS:
+            if isinstance(domain_limits.get(key), int):
+                rules[key] = domain_limits[key]
         return PasswordRules(min_length=rules.get("min_passwd_length", 8), max_length=rules.get("max_passwd_length", 0))
 
 
@@ -162,6 +171,10 @@ class Ctx:
     def can_manage(self, domain: str) -> bool:
         """Tell whether the caller may manage ``domain``."""
         return self.is_global or store_domain.manages(self.db, self.username, domain)
+
+    def password_rules(self, domain: str | None) -> PasswordRules:
+        """Return the password policy for an account of ``domain`` (``None``: no domain)."""
+        return self.state.password_rules(domain)
 
     def require_domain(self, domain: str) -> None:
         """Refuse a normal admin who does not manage ``domain``."""

@@ -6,36 +6,22 @@ from typing import Any
 
 from migrate.sandbox import store_domain
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.passwords import hash_password
-from migrate.sandbox.policy import check_password
-from migrate.sandbox.rules import account_status, is_valid_domain, is_valid_mail, language, parse_int, yes
+from migrate.sandbox.rules import account_status, language, yes
+from migrate.sandbox.shared_admin import admin_limits, new_admin_address
+from migrate.sandbox.shared_checks import hashed_password, valid_mail
 from migrate.sandbox.storage import parse_settings
 
 __all__ = ["create_admin", "delete_admin", "get_admin", "update_admin"]
 
-_LIMITS = (
-    ("maxDomains", "create_max_domains"),
-    ("maxUsers", "create_max_users"),
-    ("maxAliases", "create_max_aliases"),
-    ("maxLists", "create_max_lists"),
-)
-_UNITS = {"MB": 1, "GB": 1024, "TB": 1024 * 1024}
 _SWITCHES = (
     ("disableViewingMailLog", "disable_viewing_mail_log"),
     ("disableManagingQuarantinedMails", "disable_managing_quarantined_mails"),
 )
 
 
-def _mail(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    return mail
-
-
 def get_admin(ctx: Ctx) -> Reply:
     """``GET /api/admin/<mail>``: the row (no password), ``isglobaladmin``, ``managed_domains``."""
-    mail = _mail(ctx)
+    mail = valid_mail(ctx)
     row = store_domain.get_admin(ctx.db, mail)
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
@@ -48,43 +34,23 @@ def get_admin(ctx: Ctx) -> Reply:
 
 
 def _settings(ctx: Ctx, settings: dict[str, Any], is_global: bool) -> dict[str, Any]:
+    settings = admin_limits(ctx, settings, is_global)
     if is_global:
-        # With isGlobalAdmin=yes the per-admin limits are discarded.
-        return {k: v for k, v in settings.items() if not k.startswith("create_max_")}
-    for param, key in _LIMITS:
-        number = parse_int(ctx.get(param))
-        if number is not None and number >= 0:
-            settings[key] = number
-    amount = parse_int(ctx.get("maxQuota"))
-    unit = (ctx.get("quotaUnit") or "").strip().upper()
-    if amount is not None and amount >= 0 and unit in _UNITS:
-        settings["create_max_quota"] = amount * _UNITS[unit]  # stored in MB
+        return settings
     for param, key in _SWITCHES:
         if ctx.has(param):
             settings[key] = "yes" if yes(ctx.get(param)) else ""
     return settings
 
 
-def _password(ctx: Ctx) -> str:
-    problem = check_password(ctx.get("password") or "", ctx.state.password_rules(None))
-    if problem:
-        raise ApiError(problem)
-    return hash_password(ctx.get("password") or "")
-
-
 def create_admin(ctx: Ctx) -> Reply:
     """``POST /api/admin/<mail>``: a standalone admin outside the hosted domains."""
-    mail = ctx.match["mail"]
-    local, _, domain = mail.rpartition("@")
-    if not is_valid_mail(f"{local}@example.com"):
-        raise ApiError("INVALID_MAIL")
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN")
+    mail, domain = new_admin_address(ctx)
     if store_domain.hosted_domain(ctx.db, domain):
         raise ApiError("CAN_NOT_BE_LOCAL_DOMAIN")
     if store_domain.get_admin(ctx.db, mail) is not None:
         raise ApiError("ALREADY_EXISTS")
-    password = _password(ctx)
+    password = hashed_password(ctx, None)
     is_global = yes(ctx.get("isGlobalAdmin"))
     values = {
         "username": mail,
@@ -101,7 +67,7 @@ def create_admin(ctx: Ctx) -> Reply:
 
 def update_admin(ctx: Ctx) -> Reply:
     """``PUT /api/admin/<mail>``."""
-    mail = _mail(ctx)
+    mail = valid_mail(ctx)
     row = store_domain.get_admin(ctx.db, mail)
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
@@ -113,7 +79,7 @@ def update_admin(ctx: Ctx) -> Reply:
     if ctx.has("accountStatus"):
         values["active"] = account_status(ctx.get("accountStatus") or "")
     if ctx.has("password"):
-        values["password"] = _password(ctx)
+        values["password"] = hashed_password(ctx, None)
     is_global = store_domain.is_global_admin(ctx.db, mail)
     if ctx.has("isGlobalAdmin"):
         is_global = yes(ctx.get("isGlobalAdmin"))
@@ -125,5 +91,5 @@ def update_admin(ctx: Ctx) -> Reply:
 
 def delete_admin(ctx: Ctx) -> Reply:
     """``DELETE /api/admin/<mail>``; a missing admin succeeds."""
-    store_domain.delete_admin(ctx.db, _mail(ctx))
+    store_domain.delete_admin(ctx.db, valid_mail(ctx))
     return ok()

@@ -12,23 +12,13 @@ from migrate.sandbox.rules import (
     account_status,
     comma_addresses,
     domain_of,
-    is_valid_domain,
-    is_valid_mail,
-    is_valid_new_mail,
     split_extension,
 )
+from migrate.sandbox.shared_checks import checked_domain, new_account_mail, rename_pair, target_mail
 from migrate.sandbox.storage import Row
 from migrate.sandbox.user_common import existing_addresses
 
 __all__ = ["change_alias_email", "create_alias", "delete_alias", "get_alias", "list_aliases", "update_alias"]
-
-
-def _target(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    ctx.require_domain(domain_of(mail))
-    return mail
 
 
 def _view(ctx: Ctx, row: Row) -> dict[str, Any]:
@@ -42,7 +32,7 @@ def _view(ctx: Ctx, row: Row) -> dict[str, Any]:
 
 def get_alias(ctx: Ctx) -> Reply:
     """``GET /api/alias/<mail>``: the row plus sorted ``members`` and ``moderators``."""
-    row = store_alias.get_alias(ctx.db, _target(ctx))
+    row = store_alias.get_alias(ctx.db, target_mail(ctx))
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     return ok(_view(ctx, row))
@@ -50,10 +40,7 @@ def get_alias(ctx: Ctx) -> Reply:
 
 def list_aliases(ctx: Ctx) -> Reply:
     """``GET /api/aliases/<domain>``: alias rows (no members), or addresses with ``email_only``."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
+    domain = checked_domain(ctx, ctx.match["domain"])
     if not store_domain.domain_exists(ctx.db, domain):
         raise ApiError("INVALID_DOMAIN_NAME")
     rows = store_alias.list_aliases(ctx.db, domain, disabled_only=ctx.has("disabled_only"))
@@ -75,9 +62,7 @@ def _moderators(ctx: Ctx) -> list[str] | None:
 
 def create_alias(ctx: Ctx) -> Reply:
     """``POST /api/alias/<mail>``: ``name``, ``accessPolicy``, ``members``."""
-    mail = ctx.match["mail"]
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    mail = new_account_mail(ctx)
     domain = domain_of(mail)
     ctx.require_domain(domain)
     drow = store_domain.get_domain(ctx.db, domain)
@@ -100,7 +85,7 @@ def create_alias(ctx: Ctx) -> Reply:
 
 def update_alias(ctx: Ctx) -> Reply:
     """``PUT /api/alias/<mail>``: profile and ``members``/``addMember``/``removeMember``."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     row = store_alias.get_alias(ctx.db, mail)
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
@@ -128,20 +113,13 @@ def update_alias(ctx: Ctx) -> Reply:
 
 def delete_alias(ctx: Ctx) -> Reply:
     """``DELETE /api/alias/<mail>``; a missing alias succeeds."""
-    store_alias.delete_alias(ctx.db, _target(ctx))
+    store_alias.delete_alias(ctx.db, target_mail(ctx))
     return ok()
 
 
 def change_alias_email(ctx: Ctx) -> Reply:
     """``POST /api/alias/<mail>/change_email/<new_mail>`` (same domain only)."""
-    old, new = ctx.match["mail"], ctx.match["new_mail"]
-    if not is_valid_mail(old):
-        raise ApiError("INVALID_OLD_EMAIL")
-    if not is_valid_new_mail(new):
-        raise ApiError("INVALID_NEW_EMAIL")
-    if domain_of(old) != domain_of(new):
-        raise ApiError("PERMISSION_DENIED")
-    ctx.require_domain(domain_of(old))
+    old, new = rename_pair(ctx)
     if store_alias.get_alias(ctx.db, old) is None:
         raise ApiError("OLD_EMAIL_NOT_EXIST")
     if store_domain.account_taken(ctx.db, split_extension(new)):

@@ -9,13 +9,19 @@ from migrate.sandbox.context import ApiError, Ctx, Reply, ok
 from migrate.sandbox.rules import (
     account_status,
     comma_addresses,
-    comma_names,
     domain_of,
-    is_valid_domain,
-    is_valid_mail,
-    language,
     parse_int,
-    yes,
+)
+from migrate.sandbox.shared_checks import checked_domain
+from migrate.sandbox.shared_domain import (
+    DomainParams,
+    admin_changes,
+    alias_domain_changes,
+    apply_profiles,
+    apply_services,
+    backup_mx,
+    domain_params,
+    int_params,
 )
 from migrate.sandbox.storage import Row, format_settings, parse_settings
 
@@ -30,18 +36,11 @@ __all__ = [
 ]
 
 _DOMAIN_SERVICES = ("self-service",)  # the others (mail, domainalias, ...) are LDAP-only
-_DOMAIN_PROFILES = (
-    "bcc", "relay", "catchall", "aliases", "throttle", "greylisting", "wblist", "spampolicy", "backupmx",
-    "password_policies", "advanced",
-)  # fmt: skip
-_USER_PROFILES = ("bcc", "forwarding", "relay", "aliases", "throttle", "greylisting", "wblist", "spampolicy")
-_USER_PREFERENCES = ("personal_info", "forwarding", "wblist", "quarantine", "rcvd_mails", "spampolicy")
-_PROFILE_PARAMS = (
-    ("disabled_domain_profiles", "DomainProfile", _DOMAIN_PROFILES),
-    ("disabled_user_profiles", "UserProfile", _USER_PROFILES),
-    ("disabled_user_preferences", "UserPreference", _USER_PREFERENCES),
-)
-_COUNTS = (("numberOfUsers", "mailboxes"), ("numberOfAliases", "aliases"), ("numberOfLists", "maillists"))
+_PROFILE_KEYS = ("disabled_domain_profiles", "disabled_user_profiles", "disabled_user_preferences")
+_LIMITS = {"defaultQuota": "default_user_quota", "maxUserQuota": "max_user_quota"}
+_COUNTS = {"numberOfUsers": "mailboxes", "numberOfAliases": "aliases", "numberOfLists": "maillists"}
+_PASSWORD_LIMITS = {"minPasswordLength": "min_passwd_length", "maxPasswordLength": "max_passwd_length"}
+_BCC = {"senderBcc": "sender", "recipientBcc": "recipient"}
 
 
 def _row_view(row: Row) -> dict[str, Any]:
@@ -58,10 +57,7 @@ def list_domains(ctx: Ctx) -> Reply:
 
 
 def _existing(ctx: Ctx) -> Row:
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
+    domain = checked_domain(ctx, ctx.match["domain"])
     row = store_domain.get_domain(ctx.db, domain)
     if row is None:
         raise ApiError("INVALID_DOMAIN_NAME")  # the server's answer for a missing domain too
@@ -88,97 +84,43 @@ def get_domain(ctx: Ctx) -> Reply:
     return ok(data)
 
 
-def _quota(ctx: Ctx) -> int | None:
-    raw = ctx.get("quota")
-    if raw is None:
-        return None
-    value = parse_int(raw)
-    if value is None or value < 0:
-        raise ApiError("INVALID_QUOTA_SIZE")
-    return value
+def _apply_common(ctx: Ctx, values: dict[str, Any], settings: dict[str, Any]) -> DomainParams:
+    """Parameters POST and PUT share (6.1); the bcc addresses are stored once the domain is."""
+    params = domain_params(ctx)
+    if params.name is not None:
+        values["description"] = params.name
+    if params.quota is not None:
+        values["maxquota"] = params.quota
+    if params.transport is not None:
+        values["transport"] = params.transport
+    if params.language is not None:
+        settings["default_language"] = params.language
+    settings.update((_LIMITS[param], number) for param, number in params.limits.items())
+    values.update((_COUNTS[param], number) for param, number in params.counts.items())
+    return params
 
 
-def _single_address(value: str | None) -> str | None:
-    """A bcc parameter: ``None`` when absent, '' to remove, else a valid lower-cased address."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if value == "" or is_valid_mail(value) else None
-
-
-def _apply_common(ctx: Ctx, values: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Parameters POST and PUT share (6.1)."""
-    if ctx.has("name"):
-        values["description"] = ctx.get("name") or ""
-    quota = _quota(ctx)
-    if quota is not None:
-        values["maxquota"] = quota
-    if ctx.get("transport"):
-        values["transport"] = (ctx.get("transport") or "").strip()
-    if ctx.has("language"):
-        settings["default_language"] = language(ctx.get("language") or "")
-    for param, key in (("defaultQuota", "default_user_quota"), ("maxUserQuota", "max_user_quota")):
-        number = parse_int(ctx.get(param))
-        if number is not None and number >= 0:
-            settings[key] = number
-    for param, column in _COUNTS:
-        number = parse_int(ctx.get(param))
-        if number is not None and number >= -1:
-            values[column] = number
-
-
-def _apply_bcc(ctx: Ctx, domain: str) -> None:
-    for param, kind in (("senderBcc", "sender"), ("recipientBcc", "recipient")):
-        address = _single_address(ctx.get(param))
-        if address is not None:
-            store_domain.set_domain_bcc(ctx.db, domain, kind, address)
+def _apply_bcc(ctx: Ctx, domain: str, params: DomainParams) -> None:
+    for param, address in params.bcc.items():
+        store_domain.set_domain_bcc(ctx.db, domain, _BCC[param], address)
 
 
 def create_domain(ctx: Ctx) -> Reply:
     """``POST /api/domain/<domain>`` (global admins only)."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
+    domain = checked_domain(ctx, ctx.match["domain"], check_rights=False)
     if store_domain.hosted_domain(ctx.db, domain):
         raise ApiError("ALREADY_EXISTS")
     values: dict[str, Any] = {"domain": domain, "transport": "dovecot"}
     settings: dict[str, Any] = {}
-    _apply_common(ctx, values, settings)
+    params = _apply_common(ctx, values, settings)
     values["settings"] = format_settings(settings)
     store_domain.create_domain(ctx.db, values)
-    _apply_bcc(ctx, domain)
+    _apply_bcc(ctx, domain, params)
     return ok()
 
 
-def _apply_services(ctx: Ctx, settings: dict[str, Any]) -> None:
-    have = list(settings.get("enabled_services", []))
-    if ctx.has("services") or ctx.has("removeAllServices"):
-        have = comma_names(ctx.get("services"), _DOMAIN_SERVICES)
-    for add in ("addService", "enableService"):
-        have += [s for s in comma_names(ctx.get(add), _DOMAIN_SERVICES) if s not in have]
-    for remove in ("removeService", "disableService"):
-        gone = set(comma_names(ctx.get(remove)))
-        have = [s for s in have if s not in gone]
-    settings["enabled_services"] = have
-
-
-def _apply_profiles(ctx: Ctx, settings: dict[str, Any]) -> None:
-    for key, suffix, allowed in _PROFILE_PARAMS:
-        have = list(settings.get(key, []))
-        have += [n for n in comma_names(ctx.get(f"disable{suffix}"), allowed) if n not in have]
-        enabled = set(comma_names(ctx.get(f"enable{suffix}")))
-        settings[key] = [n for n in have if n not in enabled]
-
-
 def _apply_alias_domains(ctx: Ctx, domain: str) -> None:
-    current = store_domain.alias_domains(ctx.db, domain)
-    if ctx.has("aliasDomains"):
-        wanted = [d for d in comma_names(ctx.get("aliasDomains")) if is_valid_domain(d)]
-        remove = [d for d in current if d not in wanted]
-        add = [d for d in wanted if d not in current]
-    else:
-        remove = [d for d in comma_names(ctx.get("removeAliasDomain")) if d in current]
-        add = [d for d in comma_names(ctx.get("addAliasDomain")) if is_valid_domain(d) and d not in current]
+    add, remove = alias_domain_changes(ctx, store_domain.alias_domains(ctx.db, domain))
     store_domain.set_alias_domains(ctx.db, domain, [], remove)
     # A name already hosted (as a domain or another alias domain) is skipped silently.
     add = [d for d in add if d != domain and not store_domain.hosted_domain(ctx.db, d)]
@@ -200,26 +142,21 @@ def update_domain(ctx: Ctx) -> Reply:
     domain = row["domain"]
     values: dict[str, Any] = {}
     settings = parse_settings(row["settings"])
-    _apply_common(ctx, values, settings)
+    params = _apply_common(ctx, values, settings)
     if ctx.has("accountStatus"):
         values["active"] = account_status(ctx.get("accountStatus") or "")
-    for param, key in (("minPasswordLength", "min_passwd_length"), ("maxPasswordLength", "max_passwd_length")):
-        number = parse_int(ctx.get(param))
-        if number is not None and number >= 0:
-            settings[key] = number
-    if ctx.has("is_backupmx"):
-        if yes(ctx.get("is_backupmx")):
-            primary = (ctx.get("primarymx") or "").strip()
-            values.update(backupmx=1, transport=f"relay:{primary or domain}")
-        else:
-            values["backupmx"] = 0
-            if str(values.get("transport", row["transport"])).startswith("relay:"):
-                values["transport"] = "dovecot"
-    _apply_services(ctx, settings)
-    _apply_profiles(ctx, settings)
+    passwords = int_params(ctx, _PASSWORD_LIMITS, minimum=0)
+    settings.update((_PASSWORD_LIMITS[param], number) for param, number in passwords.items())
+    mx = backup_mx(ctx, domain, str(values.get("transport", row["transport"])))
+    if mx is not None:
+        values["backupmx"] = int(mx[0])
+        if mx[1] is not None:
+            values["transport"] = mx[1]
+    settings["enabled_services"] = apply_services(ctx, settings.get("enabled_services", []), _DOMAIN_SERVICES)
+    apply_profiles(ctx, settings, _PROFILE_KEYS)
     values["settings"] = format_settings(settings)
     store_domain.update_domain(ctx.db, domain, values)
-    _apply_bcc(ctx, domain)
+    _apply_bcc(ctx, domain, params)
     if ctx.has("catchall"):
         store_domain.set_catchall(ctx.db, domain, _catchall_targets(ctx, domain))
     if ctx.has("outboundRelay"):
@@ -230,10 +167,7 @@ def update_domain(ctx: Ctx) -> Reply:
 
 def delete_domain(ctx: Ctx) -> Reply:
     """``DELETE /api/domain/<domain>[/keep_mailbox_days/<n>]``; a missing domain succeeds."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
+    domain = checked_domain(ctx, ctx.match["domain"])
     keep = parse_int(ctx.match.get("days"))
     lists = [row["address"] for row in store_alias.list_mls(ctx.db, domain)]
     users = [row["username"] for row in store_mail.list_mailboxes(ctx.db, domain, disabled_only=False)]
@@ -263,17 +197,7 @@ def update_domain_admins(ctx: Ctx) -> Reply:
     """``PUT /api/domain/admins/<domain>``: ``addAdmin``, ``removeAdmin``, ``removeAllAdmins``."""
     row = _existing(ctx)
     domain = row["domain"]
-    add = comma_addresses(ctx.get("addAdmin"))
-    remove = comma_addresses(ctx.get("removeAdmin"))
-    remove_all = ctx.has("removeAllAdmins")
-    if not (add or remove or remove_all):
-        raise ApiError("NO_ADMINS")
-    for address in add:
-        kind = _admin_kind(ctx, address)
-        if kind is None:
-            raise ApiError("INVALID_ADMIN")
-        if not ctx.is_global and (kind != "user" or not ctx.can_manage(domain_of(address))):
-            raise ApiError("PERMISSION_DENIED")  # a normal admin only promotes its own users
+    add, remove, remove_all = admin_changes(ctx, lambda address: _admin_kind(ctx, address))
     if remove_all:
         remove = store_domain.domain_admins(ctx.db, domain)
     for address in remove:

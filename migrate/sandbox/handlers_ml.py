@@ -13,57 +13,15 @@ from migrate.sandbox.rules import (
     account_status,
     comma_addresses,
     domain_of,
-    is_valid_domain,
-    is_valid_mail,
-    is_valid_new_mail,
     parse_int,
     split_extension,
     yes,
 )
+from migrate.sandbox.shared_checks import checked_domain, new_account_mail, target_mail
+from migrate.sandbox.shared_ml import FLAGS, control_changes, keep_archive, subscribe, update_subscribers
 from migrate.sandbox.storage import Row, parse_settings
 
 __all__ = ["create_ml", "delete_ml", "get_ml", "list_mls", "update_ml"]
-
-#: yes/no list settings and their documented defaults.
-_FLAGS: dict[str, bool] = {
-    "close_list": False, "only_moderator_can_post": False, "only_subscriber_can_post": True,
-    "moderated": False, "moderate_non_subscriber_post": False, "disable_subscription": False,
-    "disable_subscription_confirm": False, "disable_digest_subscription": False, "disable_digest_text": False,
-    "disable_nomail_subscription": False, "moderate_subscription": False,
-    "disable_retrieving_old_posts": False, "only_subscriber_can_get_old_posts": True,
-    "disable_retrieving_subscribers": True, "disable_archive": False, "disable_send_copy_to_sender": True,
-    "notify_owner_when_sub_unsub": False, "notify_sender_when_moderated": False,
-}  # fmt: skip
-_LISTS = ("extra_addresses", "remove_headers", "subscription_moderators")
-_TEXTS = ("subject_prefix", "custom_headers", "footer_text", "footer_html")
-_SUBSCRIPTIONS = ("normal", "digest", "nomail")
-
-
-def _target(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    ctx.require_domain(domain_of(mail))
-    return mail
-
-
-def _control_changes(ctx: Ctx) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for name in _FLAGS:
-        if ctx.has(name):
-            changes[name] = "yes" if yes(ctx.get(name)) else "no"
-    for name in _LISTS:
-        if ctx.has(name):
-            if name == "remove_headers":
-                changes[name] = [h.strip() for h in (ctx.get(name) or "").split(",") if h.strip()]
-            else:
-                changes[name] = comma_addresses(ctx.get(name))
-    for name in _TEXTS:
-        if ctx.has(name):
-            changes[name] = ctx.get(name) or ""
-    if changes.get("subscription_moderators"):
-        changes["moderate_subscription"] = "yes"
-    return changes
 
 
 def _row_changes(ctx: Ctx, row: Row | None) -> dict[str, Any]:
@@ -97,20 +55,9 @@ def _people(ctx: Ctx, mail: str, *, creating: bool) -> None:
         store_alias.set_moderators(ctx.db, mail, postmaster)
 
 
-def _subscribe(ctx: Ctx, mail: str, param: str) -> None:
-    people = [p for p in comma_addresses(ctx.get(param)) if p != mail]
-    if not people:
-        return
-    confirm = yes(ctx.get("require_confirm")) if ctx.has("require_confirm") else True
-    subscription = (ctx.get("subscription") or "normal").strip().lower()
-    if subscription not in _SUBSCRIPTIONS:
-        subscription = "normal"
-    ctx.state.subscribers.add(mail, people, subscription, confirmed=not confirm)
-
-
 def _view(ctx: Ctx, row: Row, *, with_subscribers: bool) -> dict[str, Any]:
     address = row["address"]
-    control = {**{k: "yes" if v else "no" for k, v in _FLAGS.items()}, **ctx.state.subscribers.control(address)}
+    control = {**{k: "yes" if v else "no" for k, v in FLAGS.items()}, **ctx.state.subscribers.control(address)}
     data: dict[str, Any] = {
         **row,
         "settings": parse_settings(row["settings"]),
@@ -130,7 +77,7 @@ def _view(ctx: Ctx, row: Row, *, with_subscribers: bool) -> dict[str, Any]:
 
 def get_ml(ctx: Ctx) -> Reply:
     """``GET /api/ml/<mail>``: the list profile, with ``subscribers`` when ``with_subscribers``."""
-    row = store_alias.get_ml(ctx.db, _target(ctx))
+    row = store_alias.get_ml(ctx.db, target_mail(ctx))
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     return ok(_view(ctx, row, with_subscribers=ctx.has("with_subscribers")))
@@ -138,10 +85,7 @@ def get_ml(ctx: Ctx) -> Reply:
 
 def list_mls(ctx: Ctx) -> Reply:
     """``GET /api/mls/<domain>``: ``maillists`` rows, or addresses with ``email_only``."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
+    domain = checked_domain(ctx, ctx.match["domain"])
     if not store_domain.domain_exists(ctx.db, domain):
         raise ApiError("INVALID_DOMAIN_NAME")
     rows = store_alias.list_mls(ctx.db, domain)
@@ -152,9 +96,7 @@ def list_mls(ctx: Ctx) -> Reply:
 
 def create_ml(ctx: Ctx) -> Reply:
     """``POST /api/ml/<mail>``: the ``maillists`` row, marker row, owners, moderators, subscribers."""
-    mail = ctx.match["mail"]
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    mail = new_account_mail(ctx)
     local, _, domain = mail.rpartition("@")
     ctx.require_domain(domain)
     drow = store_domain.get_domain(ctx.db, domain)
@@ -173,32 +115,26 @@ def create_ml(ctx: Ctx) -> Reply:
     }
     store_alias.create_ml(ctx.db, values)
     _people(ctx, mail, creating=True)
-    ctx.state.subscribers.create(mail, _control_changes(ctx))
-    _subscribe(ctx, mail, "subscribers")
+    ctx.state.subscribers.create(mail, control_changes(ctx))
+    subscribe(ctx, mail, "subscribers")
     return ok()
 
 
 def update_ml(ctx: Ctx) -> Reply:
     """``PUT /api/ml/<mail>``: settings, people, ``add_subscribers``/``remove_subscribers``."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     row = store_alias.get_ml(ctx.db, mail)
     if row is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     store_alias.update_ml(ctx.db, mail, _row_changes(ctx, row))
     _people(ctx, mail, creating=False)
-    changes = _control_changes(ctx)
-    if changes:
-        ctx.state.subscribers.set_control(mail, changes)
-    if ctx.has("remove_subscribers"):
-        ctx.state.subscribers.remove(mail, comma_addresses(ctx.get("remove_subscribers")))
-    _subscribe(ctx, mail, "add_subscribers")
+    update_subscribers(ctx, mail, control_changes(ctx))
     return ok()
 
 
 def delete_ml(ctx: Ctx) -> Reply:
     """``DELETE /api/ml/<mail>?keep_archive=no``; a missing list succeeds."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     if store_alias.delete_ml(ctx.db, mail):
-        archive = (ctx.get("keep_archive") or "yes").strip().lower() != "no"
-        ctx.state.subscribers.drop(mail, archive=archive)
+        ctx.state.subscribers.drop(mail, archive=keep_archive(ctx))
     return ok()

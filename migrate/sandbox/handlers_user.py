@@ -6,18 +6,22 @@ from typing import Any
 
 from migrate.sandbox import store_domain, store_mail
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.passwords import hash_password, is_accepted_hash
-from migrate.sandbox.policy import check_password
+from migrate.sandbox.passwords import hash_password
 from migrate.sandbox.rules import (
     MAILBOX_FORMATS,
     account_status,
-    domain_of,
-    is_valid_domain,
-    is_valid_mail,
-    is_valid_new_mail,
     language,
     parse_int,
     split_extension,
+)
+from migrate.sandbox.shared_checks import (
+    checked_domain,
+    new_user_address,
+    rename_pair,
+    requested_quota,
+    require_valid_password,
+    target_user,
+    user_password,
 )
 from migrate.sandbox.storage import Row, parse_settings
 from migrate.sandbox.user_common import (
@@ -34,19 +38,8 @@ __all__ = [
     "delete_user",
     "get_user",
     "list_users",
-    "target_user",
     "update_users",
 ]
-
-
-def target_user(ctx: Ctx) -> tuple[str, str]:
-    """Validate the ``<mail>`` of a user endpoint and the caller's right to its domain."""
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    domain = domain_of(mail)
-    ctx.require_domain(domain)
-    return mail, domain
 
 
 def get_user(ctx: Ctx) -> Reply:
@@ -59,10 +52,7 @@ def get_user(ctx: Ctx) -> Reply:
 
 
 def _domain_row(ctx: Ctx, domain: str) -> Row:
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
-    row = store_domain.get_domain(ctx.db, domain)
+    row = store_domain.get_domain(ctx.db, checked_domain(ctx, domain))
     if row is None:
         raise ApiError("INVALID_DOMAIN_NAME")
     return row
@@ -85,38 +75,16 @@ def check_account_limit(count: int, limit: int) -> None:
         raise ApiError("EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
 
 
-def _password_column(ctx: Ctx, domain: str) -> str:
-    password = ctx.get("password") or ""
-    if password:
-        problem = check_password(password, ctx.state.password_rules(domain))
-        if problem:
-            raise ApiError(problem)
-        return hash_password(password)
-    password_hash = (ctx.get("password_hash") or "").strip()
-    if password_hash:
-        if not is_accepted_hash(password_hash):
-            raise ApiError("INVALID_PASSWORD_SCHEME")
-        return password_hash
-    raise ApiError("PW_EMPTY")
-
-
 def create_user(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>``: checks in the server's order, then the mailbox and self row."""
-    mail = ctx.match["mail"]
-    local, _, domain = mail.rpartition("@")
-    if not local:
-        raise ApiError("INVALID_ACCOUNT")
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    mail, local, domain = new_user_address(ctx)
     drow = _domain_row(ctx, domain)
     if store_domain.account_taken(ctx.db, split_extension(mail)):
         raise ApiError("ALREADY_EXISTS")
     check_account_limit(store_domain.count_accounts(ctx.db, "users", domain), int(drow["mailboxes"]))
-    requested = parse_int(ctx.get("quota"))
-    if requested is None or requested < 0:
-        requested = int(parse_settings(drow["settings"]).get("default_user_quota", 0))
+    requested = requested_quota(ctx, int(parse_settings(drow["settings"]).get("default_user_quota", 0)))
     quota = effective_quota(ctx, drow, requested, username=None)
-    password = _password_column(ctx, domain)
+    password = user_password(ctx, domain)
     if ctx.has("language"):
         lang = language(ctx.get("language") or "")
     else:
@@ -155,14 +123,7 @@ def delete_user(ctx: Ctx) -> Reply:
 
 def change_user_email(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>/change_email/<new_mail>`` (same domain only)."""
-    old, new = ctx.match["mail"], ctx.match["new_mail"]
-    if not is_valid_mail(old):
-        raise ApiError("INVALID_OLD_EMAIL")
-    if not is_valid_new_mail(new):
-        raise ApiError("INVALID_NEW_EMAIL")
-    if domain_of(old) != domain_of(new):
-        raise ApiError("PERMISSION_DENIED")
-    ctx.require_domain(domain_of(old))
+    old, new = rename_pair(ctx)
     if store_mail.get_mailbox(ctx.db, old) is None:
         raise ApiError("OLD_EMAIL_NOT_EXIST")
     if store_domain.account_taken(ctx.db, split_extension(new)):
@@ -182,9 +143,7 @@ def update_users(ctx: Ctx) -> Reply:
         password = ctx.get("password") or ""
         if not password.strip():
             raise ApiError("EMPTY_PASSWORD")
-        problem = check_password(password, ctx.state.password_rules(domain))
-        if problem:
-            raise ApiError(problem)
+        require_valid_password(ctx, password, domain)
         values["password"] = hash_password(password)
     if ctx.has("language"):
         values["language"] = language(ctx.get("language") or "")

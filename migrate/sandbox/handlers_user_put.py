@@ -6,9 +6,7 @@ from typing import Any
 
 from migrate.sandbox import store_domain, store_mail
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.handlers_user import guard_global_profile, target_user
-from migrate.sandbox.passwords import hash_password
-from migrate.sandbox.policy import check_password
+from migrate.sandbox.handlers_user import guard_global_profile
 from migrate.sandbox.rules import (
     MAILBOX_FORMATS,
     account_status,
@@ -22,6 +20,7 @@ from migrate.sandbox.rules import (
     yes,
 )
 from migrate.sandbox.schema import SERVICE_COLUMNS, SOGO_COLUMNS
+from migrate.sandbox.shared_checks import hashed_password, target_user
 from migrate.sandbox.storage import Row
 from migrate.sandbox.user_common import effective_quota, existing_addresses, mailbox_folder, maildir_columns
 
@@ -67,10 +66,7 @@ def _profile_values(ctx: Ctx, row: Row, domain_row: Row) -> dict[str, Any]:
     if ctx.has("transport"):
         values["transport"] = (ctx.get("transport") or "").strip()
     if ctx.has("password"):
-        problem = check_password(ctx.get("password") or "", ctx.state.password_rules(row["domain"]))
-        if problem:
-            raise ApiError(problem)
-        values["password"] = hash_password(ctx.get("password") or "")
+        values["password"] = hashed_password(ctx, row["domain"])
     elif ctx.get("password_hash"):
         values["password"] = (ctx.get("password_hash") or "").strip()  # verbatim, no scheme check on PUT
     quota = parse_int(ctx.get("quota"))

@@ -13,10 +13,8 @@ view_mail_log``/``manage_quarantined_mails``. Normal admins are listed in their 
 
 from __future__ import annotations
 
-from typing import Any
-
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.ldap_common import dit, password_rules, tree
+from migrate.sandbox.ldap_common import dit, tree
 from migrate.sandbox.ldap_dit import (
     domain_from_dn,
     format_account_settings,
@@ -26,9 +24,10 @@ from migrate.sandbox.ldap_dit import (
 )
 from migrate.sandbox.ldap_store import Entry
 from migrate.sandbox.ldap_views import admin_view
-from migrate.sandbox.passwords import hash_password, verify_password
-from migrate.sandbox.policy import check_password
-from migrate.sandbox.rules import account_status, is_valid_domain, is_valid_mail, language, parse_int, yes
+from migrate.sandbox.rules import account_status, language, yes
+from migrate.sandbox.shared_admin import admin_limits, new_admin_address, verify_reply
+from migrate.sandbox.shared_admin import login as shared_login
+from migrate.sandbox.shared_checks import hashed_password, valid_mail
 
 __all__ = [
     "create_admin",
@@ -40,13 +39,6 @@ __all__ = [
     "verify_user_password",
 ]
 
-_LIMITS = (
-    ("maxDomains", "create_max_domains"),
-    ("maxUsers", "create_max_users"),
-    ("maxAliases", "create_max_aliases"),
-    ("maxLists", "create_max_lists"),
-)
-_UNITS = {"MB": 1, "GB": 1024, "TB": 1024 * 1024}
 _SWITCHES = (
     ("disableViewingMailLog", "view_mail_log"),
     ("disableManagingQuarantinedMails", "manage_quarantined_mails"),
@@ -74,74 +66,31 @@ def _login_entry(ctx: Ctx, username: str) -> Entry | None:
     return None
 
 
-def _matches(ctx: Ctx, password: str, entry: Entry | None) -> bool:
-    stored = (entry or {}).get("userPassword", [])
-    return any(verify_password(password, value, pass_the_hash=ctx.quirk("pass_the_hash")) for value in stored)
+def _passwords(entry: Entry | None) -> list[str]:
+    return (entry or {}).get("userPassword", [])
 
 
 def login(ctx: Ctx) -> Reply:
     """``POST /api/login``: a standalone admin, or a mail user with admin rights, gets a session."""
-    username = (ctx.get("username") or "").strip().lower()
-    password = ctx.get("password") or ""
-    if not is_valid_mail(username):
-        raise ApiError("INVALID_USERNAME")
-    if not password:
-        raise ApiError("EMPTY_PASSWORD")
-    if not _matches(ctx, password, _login_entry(ctx, username)):
-        raise ApiError("INVALID_CREDENTIALS")
-    session = ctx.state.sessions.create(username, ctx.remote)
-    reply = ok()
-    reply.cookie = session.sid
-    return reply
-
-
-def _verify(ctx: Ctx, entry: Entry | None) -> Reply:
-    password = ctx.get("password") or ""
-    if not password:
-        raise ApiError("EMPTY_PASSSWORD" if ctx.quirk("empty_passsword_typo") else "EMPTY_PASSWORD")
-    if _matches(ctx, password, entry):
-        return ok()
-    raise ApiError(None)  # a mismatch is {"_success": false} without any _msg
+    return shared_login(ctx, lambda username: _passwords(_login_entry(ctx, username)))
 
 
 def verify_admin_password(ctx: Ctx) -> Reply:
     """``POST /api/verify_password/admin/<mail>`` (global admins only)."""
-    return _verify(ctx, dit(ctx).get(tree(ctx).admin(ctx.match["mail"])))
+    return verify_reply(ctx, _passwords(dit(ctx).get(tree(ctx).admin(ctx.match["mail"]))))
 
 
 def verify_user_password(ctx: Ctx) -> Reply:
     """``POST /api/verify_password/user/<mail>`` (global admins only)."""
-    return _verify(ctx, dit(ctx).get(tree(ctx).user(ctx.match["mail"])))
-
-
-def _mail(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    return mail
+    return verify_reply(ctx, _passwords(dit(ctx).get(tree(ctx).user(ctx.match["mail"]))))
 
 
 def get_admin(ctx: Ctx) -> Reply:
     """``GET /api/admin/<mail>``: attributes, ``isglobaladmin``, ``managed_domains``, ``settings``."""
-    entry = dit(ctx).get(tree(ctx).admin(_mail(ctx)))
+    entry = dit(ctx).get(tree(ctx).admin(valid_mail(ctx)))
     if entry is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     return ok(admin_view(ctx, entry))
-
-
-def _settings(ctx: Ctx, settings: dict[str, Any], is_global: bool) -> dict[str, Any]:
-    if is_global:
-        # With isGlobalAdmin=yes the per-admin limits are discarded.
-        return {k: v for k, v in settings.items() if not k.startswith("create_max_")}
-    for param, key in _LIMITS:
-        number = parse_int(ctx.get(param))
-        if number is not None and number >= 0:
-            settings[key] = number
-    amount = parse_int(ctx.get("maxQuota"))
-    unit = (ctx.get("quotaUnit") or "").strip().upper()
-    if amount is not None and amount >= 0 and unit in _UNITS:
-        settings["create_max_quota"] = amount * _UNITS[unit]  # stored in MB
-    return settings
 
 
 def _disabled_services(ctx: Ctx, have: list[str]) -> list[str]:
@@ -156,27 +105,15 @@ def _disabled_services(ctx: Ctx, have: list[str]) -> list[str]:
     return out
 
 
-def _password(ctx: Ctx) -> str:
-    problem = check_password(ctx.get("password") or "", password_rules(ctx, None))
-    if problem:
-        raise ApiError(problem)
-    return hash_password(ctx.get("password") or "")
-
-
 def create_admin(ctx: Ctx) -> Reply:
     """``POST /api/admin/<mail>``: a standalone admin outside the hosted domains."""
-    mail = ctx.match["mail"]
-    local, _, domain = mail.rpartition("@")
-    if not is_valid_mail(f"{local}@example.com"):
-        raise ApiError("INVALID_MAIL")
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN")
+    mail, domain = new_admin_address(ctx)
     d, t = dit(ctx), tree(ctx)
     if hosted_domain(d, t, domain):
         raise ApiError("CAN_NOT_BE_LOCAL_DOMAIN")
     if d.exists(t.admin(mail)):
         raise ApiError("ALREADY_EXISTS")
-    password = _password(ctx)
+    password = hashed_password(ctx, None)
     is_global = yes(ctx.get("isGlobalAdmin"))
     lang = language(ctx.get("language") or "en_US")
     entry: Entry = {
@@ -188,7 +125,7 @@ def create_admin(ctx: Ctx) -> Reply:
         "preferredLanguage": [lang] if lang else [],
         "shadowLastChange": [shadow_last_change()],
         "domainGlobalAdmin": ["yes"] if is_global else [],
-        "accountSetting": format_account_settings(_settings(ctx, {}, is_global)),
+        "accountSetting": format_account_settings(admin_limits(ctx, {}, is_global)),
         "disabledService": _disabled_services(ctx, []),
     }
     d.add(t.admin(mail), {attr: values for attr, values in entry.items() if values})
@@ -197,7 +134,7 @@ def create_admin(ctx: Ctx) -> Reply:
 
 def update_admin(ctx: Ctx) -> Reply:
     """``PUT /api/admin/<mail>``."""
-    mail = _mail(ctx)
+    mail = valid_mail(ctx)
     d, dn = dit(ctx), tree(ctx).admin(mail)
     entry = d.get(dn)
     if entry is None:
@@ -211,12 +148,12 @@ def update_admin(ctx: Ctx) -> Reply:
     if ctx.has("accountStatus"):
         changes["accountStatus"] = ["active" if account_status(ctx.get("accountStatus") or "") else "disabled"]
     if ctx.has("password"):
-        changes.update(userPassword=[_password(ctx)], shadowLastChange=[shadow_last_change()])
+        changes.update(userPassword=[hashed_password(ctx, None)], shadowLastChange=[shadow_last_change()])
     is_global = entry.get("domainGlobalAdmin", [""])[0] == "yes"
     if ctx.has("isGlobalAdmin"):
         is_global = yes(ctx.get("isGlobalAdmin"))
         changes["domainGlobalAdmin"] = ["yes"] if is_global else []
-    settings = _settings(ctx, parse_account_settings(entry.get("accountSetting", [])), is_global)
+    settings = admin_limits(ctx, parse_account_settings(entry.get("accountSetting", [])), is_global)
     changes["accountSetting"] = format_account_settings(settings)
     changes["disabledService"] = _disabled_services(ctx, entry.get("disabledService", []))
     d.modify(dn, changes)
@@ -225,7 +162,7 @@ def update_admin(ctx: Ctx) -> Reply:
 
 def delete_admin(ctx: Ctx) -> Reply:
     """``DELETE /api/admin/<mail>``; a missing admin succeeds. Its domains forget it."""
-    mail = _mail(ctx)
+    mail = valid_mail(ctx)
     d, t = dit(ctx), tree(ctx)
     if d.delete(t.admin(mail)):
         d.delete_value_everywhere("domainAdmin", mail, t.domains)

@@ -13,6 +13,8 @@ from migrate.sandbox.ldap_common import (
     domain_ref,
     domain_status,
     existing_addresses,
+    rename_source,
+    renamed_shadows,
     taken,
     tree,
 )
@@ -23,25 +25,15 @@ from migrate.sandbox.rules import (
     account_status,
     comma_addresses,
     domain_of,
-    is_valid_mail,
-    is_valid_new_mail,
-    split_extension,
 )
+from migrate.sandbox.shared_checks import new_account_mail, rename_pair, target_mail
 
 __all__ = ["change_alias_email", "create_alias", "delete_alias", "get_alias", "list_aliases", "update_alias"]
 
 
-def _target(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    ctx.require_domain(domain_of(mail))
-    return mail
-
-
 def get_alias(ctx: Ctx) -> Reply:
     """``GET /api/alias/<mail>``: attributes plus sorted ``members`` and ``moderators``."""
-    entry = dit(ctx).get(tree(ctx).alias(_target(ctx)))
+    entry = dit(ctx).get(tree(ctx).alias(target_mail(ctx)))
     if entry is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     return ok(alias_view(ctx, entry, detail=True))
@@ -65,9 +57,7 @@ def _members(ctx: Ctx, raw: str | None, mail: str) -> list[str]:
 
 def create_alias(ctx: Ctx) -> Reply:
     """``POST /api/alias/<mail>``: ``name``, ``members`` (and ``moderators``)."""
-    mail = ctx.match["mail"]
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    mail = new_account_mail(ctx)
     ref = domain_ref(ctx, domain_of(mail))
     if taken(ctx, mail):
         raise ApiError("ALREADY_EXISTS")
@@ -90,7 +80,7 @@ def create_alias(ctx: Ctx) -> Reply:
 
 def update_alias(ctx: Ctx) -> Reply:
     """``PUT /api/alias/<mail>``: ``name``, ``accountStatus``, ``members``/``addMember``/``removeMember``."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     d, dn = dit(ctx), tree(ctx).alias(mail)
     if not d.exists(dn):
         raise ApiError("NO_SUCH_ACCOUNT")
@@ -112,7 +102,7 @@ def update_alias(ctx: Ctx) -> Reply:
 
 def delete_alias(ctx: Ctx) -> Reply:
     """``DELETE /api/alias/<mail>``; a missing alias succeeds. Other aliases drop it as a member."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     d, t = dit(ctx), tree(ctx)
     if d.delete(t.alias(mail)):
         for dn in d.find("mailForwardingAddress", mail, t.domains):
@@ -123,24 +113,10 @@ def delete_alias(ctx: Ctx) -> Reply:
 
 def change_alias_email(ctx: Ctx) -> Reply:
     """``POST /api/alias/<mail>/change_email/<new_mail>`` (same domain only)."""
-    old, new = ctx.match["mail"], ctx.match["new_mail"]
-    if not is_valid_mail(old):
-        raise ApiError("INVALID_OLD_EMAIL")
-    if not is_valid_new_mail(new):
-        raise ApiError("INVALID_NEW_EMAIL")
-    if domain_of(old) != domain_of(new):
-        raise ApiError("PERMISSION_DENIED")
-    ctx.require_domain(domain_of(old))
+    old, new = rename_pair(ctx)
     d, t = dit(ctx), tree(ctx)
-    entry = d.get(t.alias(old))
-    if entry is None:
-        raise ApiError("OLD_EMAIL_NOT_EXIST")
-    if taken(ctx, split_extension(new)):
-        raise ApiError("NEW_EMAIL_ALREADY_EXISTS")
-    old_local, new_local = old.rpartition("@")[0], new.rpartition("@")[0]
+    entry = rename_source(ctx, t.alias(old), new)
     d.rename(t.alias(old), t.alias(new))
-    shadow = [f"{new_local}@{a.rpartition('@')[2]}" if a.startswith(old_local + "@") else a
-              for a in entry.get("shadowAddress", [])]  # fmt: skip
-    d.modify(t.alias(new), {"mail": [new], "shadowAddress": shadow})
+    d.modify(t.alias(new), {"mail": [new], "shadowAddress": renamed_shadows(entry, old, new)})
     rename_references(ctx, old, new)
     return ok()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.sandbox import store_extra
 from migrate.sandbox.context import ApiError, Ctx
 from migrate.sandbox.ldap_dit import (
     Tree,
@@ -20,7 +19,8 @@ from migrate.sandbox.ldap_dit import (
 )
 from migrate.sandbox.ldap_store import Dit, Entry
 from migrate.sandbox.policy import PasswordRules
-from migrate.sandbox.rules import comma_addresses, domain_of, is_valid_domain, split_extension
+from migrate.sandbox.rules import comma_addresses, domain_of, split_extension
+from migrate.sandbox.shared_checks import checked_domain, clamp_quota
 
 __all__ = [
     "MB",
@@ -36,6 +36,8 @@ __all__ = [
     "is_global",
     "password_rules",
     "quota_mb",
+    "rename_source",
+    "renamed_shadows",
     "taken",
     "tree",
 ]
@@ -65,6 +67,10 @@ class LdapCtx(Ctx):
     def can_manage(self, domain: str) -> bool:
         """Tell whether the caller may manage ``domain``."""
         return self.is_global or manages(dit(self), tree(self), self.username, domain)
+
+    def password_rules(self, domain: str | None) -> PasswordRules:
+        """Return the password policy, with the domain's limits from its ``accountSetting``."""
+        return password_rules(self, domain)
 
 
 class DomainRef:
@@ -96,10 +102,7 @@ class DomainRef:
 
 def domain_ref(ctx: Ctx, domain: str, *, check_rights: bool = True) -> DomainRef:
     """Return an existing domain, answering ``INVALID_DOMAIN_NAME`` for bad or missing ones."""
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    if check_rights:
-        ctx.require_domain(domain)
+    checked_domain(ctx, domain, check_rights=check_rights)
     dn = tree(ctx).domain(domain)
     entry = dit(ctx).get(dn)
     if entry is None:
@@ -117,6 +120,23 @@ def taken(ctx: Ctx, address: str) -> bool:
     return account_taken(dit(ctx), tree(ctx), split_extension(address))
 
 
+def rename_source(ctx: Ctx, dn: str, new: str) -> Entry:
+    """The entry a ``change_email`` renames, refusing a missing one or a taken new address."""
+    entry = dit(ctx).get(dn)
+    if entry is None:
+        raise ApiError("OLD_EMAIL_NOT_EXIST")
+    if taken(ctx, split_extension(new)):
+        raise ApiError("NEW_EMAIL_ALREADY_EXISTS")
+    return entry
+
+
+def renamed_shadows(entry: Entry, old: str, new: str) -> list[str]:
+    """``shadowAddress`` after a rename: the ``<old local>@<alias domain>`` values follow along."""
+    old_local, new_local = old.rpartition("@")[0], new.rpartition("@")[0]
+    shadows = entry.get("shadowAddress", [])
+    return [f"{new_local}@{a.rpartition('@')[2]}" if a.startswith(old_local + "@") else a for a in shadows]
+
+
 def check_limit(ctx: Ctx, ref: DomainRef, key: str, ou: str) -> None:
     """Apply ``numberOfUsers``/``numberOfAliases``/``numberOfLists``: 0 unlimited, -1 not allowed."""
     limit = ref.setting(key)
@@ -132,18 +152,14 @@ def check_limit(ctx: Ctx, ref: DomainRef, key: str, ou: str) -> None:
 
 def password_rules(ctx: Ctx, domain: str | None) -> PasswordRules:
     """The policy for a password: the settings table, then the domain's ``accountSetting``."""
-    rules: dict[str, int] = {}
-    for key in ("min_passwd_length", "max_passwd_length"):
-        value = store_extra.get_setting(ctx.db, key)
-        if value is not None and value.strip().lstrip("-").isdigit():
-            rules[key] = int(value)
+    limits: dict[str, Any] = {}
     if domain:
         entry = dit(ctx).get(tree(ctx).domain(domain)) or {}
         settings = parse_account_settings(entry.get("accountSetting", []))
         for key, name in (("min_passwd_length", "minPasswordLength"), ("max_passwd_length", "maxPasswordLength")):
-            if isinstance(settings.get(name), int):
-                rules[key] = settings[name]
-    return PasswordRules(min_length=rules.get("min_passwd_length", 8), max_length=rules.get("max_passwd_length", 0))
+            if name in settings:
+                limits[key] = settings[name]
+    return ctx.state.rules_with(limits)
 
 
 def quota_mb(entry: Entry) -> int:
@@ -171,22 +187,20 @@ def effective_quota(ctx: Ctx, ref: DomainRef, requested: int, *, username: str |
     Raises:
         ApiError: ``EXCEEDED_DOMAIN_QUOTA_SIZE`` when the domain has no spare quota.
     """
-    default, max_user, total = ref.setting("defaultQuota"), ref.setting("maxUserQuota"), ref.setting("domainQuota")
-    quota, spare = requested, 0
-    if total > 0:
-        allocated = allocated_mb(ctx, ref.name)
+
+    def allocated() -> int:
+        taken_mb = allocated_mb(ctx, ref.name)
         if username is not None:
-            allocated -= quota_mb(dit(ctx).get(tree(ctx).user(username)) or {})
-        spare = total - allocated
-        if spare <= 0:
-            raise ApiError("EXCEEDED_DOMAIN_QUOTA_SIZE")
-        if quota == 0:
-            quota = default or max_user or spare
-    if max_user > 0 and (quota == 0 or quota > max_user):
-        quota = max_user
-    if total > 0 and quota > spare:
-        quota = spare
-    return quota
+            taken_mb -= quota_mb(dit(ctx).get(tree(ctx).user(username)) or {})
+        return taken_mb
+
+    return clamp_quota(
+        requested,
+        default=ref.setting("defaultQuota"),
+        max_user=ref.setting("maxUserQuota"),
+        total=ref.setting("domainQuota"),
+        allocated=allocated,
+    )
 
 
 def existing_addresses(ctx: Ctx, raw: str | None, owner: str) -> list[str]:

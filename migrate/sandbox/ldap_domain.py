@@ -21,14 +21,17 @@ from migrate.sandbox.ldap_store import Entry
 from migrate.sandbox.ldap_views import domain_view
 from migrate.sandbox.rules import (
     account_status,
-    comma_addresses,
-    comma_names,
-    domain_of,
-    is_valid_domain,
-    is_valid_mail,
-    language,
     parse_int,
-    yes,
+)
+from migrate.sandbox.shared_checks import checked_domain
+from migrate.sandbox.shared_domain import (
+    admin_changes,
+    alias_domain_changes,
+    apply_profiles,
+    apply_services,
+    backup_mx,
+    domain_params,
+    int_params,
 )
 
 __all__ = [
@@ -43,23 +46,12 @@ __all__ = [
 
 #: Domain services the LDAP edition controls (reference §6.2).
 _DOMAIN_SERVICES = ("mail", "domainalias", "senderbcc", "recipientbcc", "self-service")
-_DOMAIN_PROFILES = (
-    "bcc", "relay", "catchall", "aliases", "throttle", "greylisting", "wblist", "spampolicy", "backupmx",
-    "password_policies", "advanced",
-)  # fmt: skip
-_USER_PROFILES = ("bcc", "forwarding", "relay", "aliases", "throttle", "greylisting", "wblist", "spampolicy")
-_USER_PREFERENCES = ("personal_info", "forwarding", "wblist", "quarantine", "rcvd_mails", "spampolicy")
-_PROFILE_PARAMS = (
-    ("disabledDomainProfile", "DomainProfile", _DOMAIN_PROFILES),
-    ("disabledUserProfile", "UserProfile", _USER_PROFILES),
-    ("disabledUserPreference", "UserPreference", _USER_PREFERENCES),
-)
-_NUMBERS = ("defaultQuota", "maxUserQuota")
-_COUNTS = ("numberOfUsers", "numberOfAliases", "numberOfLists")
-_BCC = (
-    ("senderBcc", "domainSenderBccAddress", "senderbcc"),
-    ("recipientBcc", "domainRecipientBccAddress", "recipientbcc"),
-)
+_PROFILE_KEYS = ("disabledDomainProfile", "disabledUserProfile", "disabledUserPreference")
+#: bcc parameter: its attribute and the service that switches it on.
+_BCC = {
+    "senderBcc": ("domainSenderBccAddress", "senderbcc"),
+    "recipientBcc": ("domainRecipientBccAddress", "recipientbcc"),
+}
 
 
 def list_domains(ctx: Ctx) -> Reply:
@@ -85,41 +77,23 @@ def get_domain(ctx: Ctx) -> Reply:
     return ok(domain_view(ctx, domain_ref(ctx, ctx.match["domain"]), detail=True))
 
 
-def _single_address(value: str | None) -> str | None:
-    """A bcc parameter: ``None`` when absent or invalid, '' to remove, else the address."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value if value == "" or is_valid_mail(value) else None
-
-
 def _apply_common(ctx: Ctx, changes: dict[str, list[str]], settings: dict[str, Any], services: list[str]) -> None:
     """Parameters POST and PUT share (reference §6.1)."""
-    if ctx.has("name"):
-        changes["cn"] = [ctx.get("name") or ""] if ctx.get("name") else []
-    if ctx.has("quota"):
-        quota = parse_int(ctx.get("quota"))
-        if quota is None or quota < 0:
-            raise ApiError("INVALID_QUOTA_SIZE")
-        settings["domainQuota"] = quota or None
-    if ctx.get("transport"):
-        changes["mtaTransport"] = [(ctx.get("transport") or "").strip()]
-    if ctx.has("language"):
-        code = language(ctx.get("language") or "")
-        changes["preferredLanguage"] = [code] if code else []
-    for key in _NUMBERS:
-        number = parse_int(ctx.get(key))
-        if number is not None and number >= 0:
-            settings[key] = number
-    for key in _COUNTS:
-        number = parse_int(ctx.get(key))
-        if number is not None and number >= -1:
-            settings[key] = number
-    for param, attr, service in _BCC:
-        address = _single_address(ctx.get(param))
-        if address is not None:
-            changes[attr] = [address] if address else []
-            _toggle(services, service, bool(address))
+    params = domain_params(ctx)
+    if params.name is not None:
+        changes["cn"] = [params.name] if params.name else []
+    if params.quota is not None:
+        settings["domainQuota"] = params.quota or None
+    if params.transport is not None:
+        changes["mtaTransport"] = [params.transport]
+    if params.language is not None:
+        changes["preferredLanguage"] = [params.language] if params.language else []
+    settings.update(params.limits)
+    settings.update(params.counts)
+    for param, address in params.bcc.items():
+        attr, service = _BCC[param]
+        changes[attr] = [address] if address else []
+        _toggle(services, service, bool(address))
 
 
 def _toggle(services: list[str], name: str, on: bool) -> None:
@@ -131,9 +105,7 @@ def _toggle(services: list[str], name: str, on: bool) -> None:
 
 def create_domain(ctx: Ctx) -> Reply:
     """``POST /api/domain/<domain>`` (global admins only): the entry and its four containers."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
+    domain = checked_domain(ctx, ctx.match["domain"], check_rights=False)
     d, t = dit(ctx), tree(ctx)
     if hosted_domain(d, t, domain):
         raise ApiError("ALREADY_EXISTS")
@@ -156,25 +128,6 @@ def create_domain(ctx: Ctx) -> Reply:
     return ok()
 
 
-def _apply_services(ctx: Ctx, services: list[str]) -> list[str]:
-    if ctx.has("services") or ctx.has("removeAllServices"):
-        services = comma_names(ctx.get("services"), _DOMAIN_SERVICES)
-    for add in ("addService", "enableService"):
-        services += [s for s in comma_names(ctx.get(add), _DOMAIN_SERVICES) if s not in services]
-    for remove in ("removeService", "disableService"):
-        gone = set(comma_names(ctx.get(remove)))
-        services = [s for s in services if s not in gone]
-    return services
-
-
-def _apply_profiles(ctx: Ctx, settings: dict[str, Any]) -> None:
-    for key, suffix, allowed in _PROFILE_PARAMS:
-        have = list(settings.get(key, []))
-        have += [n for n in comma_names(ctx.get(f"disable{suffix}"), allowed) if n not in have]
-        enabled = set(comma_names(ctx.get(f"enable{suffix}")))
-        settings[key] = [n for n in have if n not in enabled]
-
-
 def _account_dns(ctx: Ctx, domain: str) -> list[str]:
     """Users (catch-all excluded), aliases and lists of a domain: what alias domains extend."""
     d, t = dit(ctx), tree(ctx)
@@ -184,14 +137,7 @@ def _account_dns(ctx: Ctx, domain: str) -> list[str]:
 
 def _apply_alias_domains(ctx: Ctx, ref: DomainRef, services: list[str]) -> None:
     d, t = dit(ctx), tree(ctx)
-    current = list(ref.entry.get("domainAliasName", []))
-    if ctx.has("aliasDomains"):
-        wanted = [name for name in comma_names(ctx.get("aliasDomains")) if is_valid_domain(name)]
-        remove = [name for name in current if name not in wanted]
-        add = [name for name in wanted if name not in current]
-    else:
-        remove = [name for name in comma_names(ctx.get("removeAliasDomain")) if name in current]
-        add = [n for n in comma_names(ctx.get("addAliasDomain")) if is_valid_domain(n) and n not in current]
+    add, remove = alias_domain_changes(ctx, list(ref.entry.get("domainAliasName", [])))
     d.delete_values(ref.dn, "domainAliasName", remove)
     # A name already hosted (as a domain or another alias domain) is skipped silently.
     add = [name for name in add if name != ref.name and not hosted_domain(d, t, name)]
@@ -238,22 +184,16 @@ def update_domain(ctx: Ctx) -> Reply:
     d = dit(ctx)
     changes: dict[str, list[str]] = {}
     settings = dict(ref.settings)
-    services = _apply_services(ctx, list(ref.entry.get("enabledService", [])))
+    services = apply_services(ctx, ref.entry.get("enabledService", []), _DOMAIN_SERVICES)
     _apply_common(ctx, changes, settings, services)
-    for key in ("minPasswordLength", "maxPasswordLength"):
-        number = parse_int(ctx.get(key))
-        if number is not None and number >= 0:
-            settings[key] = number
-    if ctx.has("is_backupmx"):
-        if yes(ctx.get("is_backupmx")):
-            primary = (ctx.get("primarymx") or "").strip()
-            changes.update(domainBackupMX=["yes"], mtaTransport=[f"relay:{primary or ref.name}"])
-        else:
-            changes["domainBackupMX"] = []
-            transport = changes.get("mtaTransport", ref.entry.get("mtaTransport", ["dovecot"]))
-            if transport and transport[0].startswith("relay:"):
-                changes["mtaTransport"] = ["dovecot"]
-    _apply_profiles(ctx, settings)
+    settings.update(int_params(ctx, ("minPasswordLength", "maxPasswordLength"), minimum=0))
+    transport = changes.get("mtaTransport", ref.entry.get("mtaTransport", ["dovecot"]))
+    mx = backup_mx(ctx, ref.name, transport[0] if transport else "")
+    if mx is not None:
+        changes["domainBackupMX"] = ["yes"] if mx[0] else []
+        if mx[1] is not None:
+            changes["mtaTransport"] = [mx[1]]
+    apply_profiles(ctx, settings, _PROFILE_KEYS)
     if ctx.has("outboundRelay"):
         relay = (ctx.get("outboundRelay") or "").strip()
         changes["senderRelayHost"] = [relay] if relay else []
@@ -272,10 +212,7 @@ def update_domain(ctx: Ctx) -> Reply:
 
 def delete_domain(ctx: Ctx) -> Reply:
     """``DELETE /api/domain/<domain>[/keep_mailbox_days/<n>]``; a missing domain succeeds."""
-    domain = ctx.match["domain"]
-    if not is_valid_domain(domain):
-        raise ApiError("INVALID_DOMAIN_NAME")
-    ctx.require_domain(domain)
+    domain = checked_domain(ctx, ctx.match["domain"])
     d, t = dit(ctx), tree(ctx)
     if not d.exists(t.domain(domain)):
         return ok()
@@ -318,17 +255,8 @@ def update_domain_admins(ctx: Ctx) -> Reply:
     """
     ref = domain_ref(ctx, ctx.match["domain"])
     d, t = dit(ctx), tree(ctx)
-    add = comma_addresses(ctx.get("addAdmin"))
-    remove = comma_addresses(ctx.get("removeAdmin"))
-    if not (add or remove or ctx.has("removeAllAdmins")):
-        raise ApiError("NO_ADMINS")
-    for address in add:
-        kind = _admin_kind(ctx, address)
-        if kind is None:
-            raise ApiError("INVALID_ADMIN")
-        if not ctx.is_global and (kind != "user" or not ctx.can_manage(domain_of(address))):
-            raise ApiError("PERMISSION_DENIED")  # a normal admin only promotes its own users
-    if ctx.has("removeAllAdmins"):
+    add, remove, remove_all = admin_changes(ctx, lambda address: _admin_kind(ctx, address))
+    if remove_all:
         remove = list(ref.entry.get("domainAdmin", []))
     d.delete_values(ref.dn, "domainAdmin", remove)
     for address in remove:

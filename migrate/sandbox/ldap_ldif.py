@@ -17,7 +17,7 @@ import base64
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
 from migrate.sandbox.ldap_common import dit, domain_ref, tree
 from migrate.sandbox.ldap_store import Entry
-from migrate.sandbox.rules import domain_of, is_valid_mail
+from migrate.sandbox.shared_checks import target_mail, valid_mail
 
 __all__ = [
     "FOLD_AT",
@@ -71,14 +71,6 @@ def _reply(ctx: Ctx, dn: str) -> Reply:
     return ok(text)
 
 
-def _mail(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    ctx.require_domain(domain_of(mail))
-    return mail
-
-
 def ldif_domain(ctx: Ctx) -> Reply:
     """``GET /api/ldif/domain/<domain>``: the ``mailDomain`` entry."""
     return _reply(ctx, domain_ref(ctx, ctx.match["domain"]).dn)
@@ -92,22 +84,19 @@ def ldif_catchall(ctx: Ctx) -> Reply:
 
 def ldif_admin(ctx: Ctx) -> Reply:
     """``GET /api/ldif/admin/<mail>`` (global admins only): a standalone admin."""
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    return _reply(ctx, tree(ctx).admin(mail))
+    return _reply(ctx, tree(ctx).admin(valid_mail(ctx)))
 
 
 def ldif_user(ctx: Ctx) -> Reply:
     """``GET /api/ldif/user/<mail>``: a mail user."""
-    return _reply(ctx, tree(ctx).user(_mail(ctx)))
+    return _reply(ctx, tree(ctx).user(target_mail(ctx)))
 
 
 def ldif_maillist(ctx: Ctx) -> Reply:
     """``GET /api/ldif/maillist/<mail>``: a ``mailList`` entry (classic or mlmmj)."""
-    return _reply(ctx, tree(ctx).group(_mail(ctx)))
+    return _reply(ctx, tree(ctx).group(target_mail(ctx)))
 
 
 def ldif_alias(ctx: Ctx) -> Reply:
     """``GET /api/ldif/alias/<mail>``: a ``mailAlias`` entry."""
-    return _reply(ctx, tree(ctx).alias(_mail(ctx)))
+    return _reply(ctx, tree(ctx).alias(target_mail(ctx)))

@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.handlers_ml import _FLAGS, _control_changes, _subscribe
 from migrate.sandbox.ldap_common import (
     check_limit,
     dit,
@@ -34,11 +33,11 @@ from migrate.sandbox.rules import (
     account_status,
     comma_addresses,
     domain_of,
-    is_valid_mail,
-    is_valid_new_mail,
     parse_int,
     yes,
 )
+from migrate.sandbox.shared_checks import new_account_mail, target_mail
+from migrate.sandbox.shared_ml import FLAGS, control_changes, keep_archive, subscribe, update_subscribers
 
 __all__ = [
     "create_maillist",
@@ -53,14 +52,6 @@ __all__ = [
 ]
 
 
-def _target(ctx: Ctx) -> str:
-    mail = ctx.match["mail"]
-    if not is_valid_mail(mail):
-        raise ApiError("INVALID_MAIL")
-    ctx.require_domain(domain_of(mail))
-    return mail
-
-
 def _is_mlmmj(entry: Entry) -> bool:
     return "mlmmj" in entry.get("enabledService", [])
 
@@ -73,9 +64,7 @@ def _entry(ctx: Ctx, mail: str, *, mlmmj: bool) -> Entry | None:
 
 
 def _new_list(ctx: Ctx, mail: str) -> Entry:
-    """Checks shared by both kinds, in the server's order; returns the entry's common part."""
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    """Checks for a new list of either kind, in the server's order; returns the entry's common part."""
     ref = domain_ref(ctx, domain_of(mail))
     if taken(ctx, mail):
         raise ApiError("ALREADY_EXISTS")
@@ -111,7 +100,7 @@ def _add(ctx: Ctx, mail: str, entry: Entry) -> None:
 
 def get_maillist(ctx: Ctx) -> Reply:
     """``GET /api/maillist/<mail>``: attributes plus ``members`` (internal and external, sorted)."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     entry = _entry(ctx, mail, mlmmj=False)
     if entry is None:
         raise ApiError("NO_SUCH_ACCOUNT")
@@ -124,7 +113,7 @@ def _members(ctx: Ctx, raw: str | None, mail: str) -> list[str]:
 
 def create_maillist(ctx: Ctx) -> Reply:
     """``POST /api/maillist/<mail>``: ``name``, ``accessPolicy``, ``members``."""
-    mail = ctx.match["mail"]
+    mail = new_account_mail(ctx)
     entry = _new_list(ctx, mail)
     entry.update(accessPolicy=["public"], enabledService=["mail", "deliver", "displayedInGlobalAddressBook"])
     entry.update(_profile(ctx, ACCESS_POLICIES))
@@ -135,7 +124,7 @@ def create_maillist(ctx: Ctx) -> Reply:
 
 def update_maillist(ctx: Ctx) -> Reply:
     """``PUT /api/maillist/<mail>``: profile and ``members``/``addMember``/``removeMember``."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     if _entry(ctx, mail, mlmmj=False) is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     dit(ctx).modify(tree(ctx).group(mail), _profile(ctx, ACCESS_POLICIES))
@@ -149,7 +138,7 @@ def update_maillist(ctx: Ctx) -> Reply:
 
 def delete_maillist(ctx: Ctx) -> Reply:
     """``DELETE /api/maillist/<mail>``; a missing list succeeds (``archive`` is for mlmmj lists only)."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     if _entry(ctx, mail, mlmmj=False) is not None:
         drop_list(ctx, mail)
         dit(ctx).delete(tree(ctx).group(mail))
@@ -168,7 +157,7 @@ def _ml_changes(ctx: Ctx) -> tuple[dict[str, list[str]], dict[str, Any]]:
     for param, attr in (("owner", "listOwner"), ("moderators", "listModerator")):
         if ctx.has(param):
             changes[attr] = comma_addresses(ctx.get(param))
-    control = _control_changes(ctx)
+    control = control_changes(ctx)
     if ctx.has("is_newsletter"):
         control["is_newsletter"] = "yes" if yes(ctx.get("is_newsletter")) else "no"
     if ctx.has("newsletter_description"):
@@ -178,7 +167,7 @@ def _ml_changes(ctx: Ctx) -> tuple[dict[str, list[str]], dict[str, Any]]:
 
 def _ml_view(ctx: Ctx, entry: Entry, *, with_subscribers: bool) -> dict[str, Any]:
     mail = entry["mail"][0]
-    flags = {name: "yes" if value else "no" for name, value in _FLAGS.items()}
+    flags = {name: "yes" if value else "no" for name, value in FLAGS.items()}
     control = {"is_newsletter": "no", "newsletter_description": "", **flags, **ctx.state.subscribers.control(mail)}
     data = list_view(ctx, entry, members=None)
     data.update(control)
@@ -199,7 +188,7 @@ def _ml_view(ctx: Ctx, entry: Entry, *, with_subscribers: bool) -> dict[str, Any
 
 def get_ml(ctx: Ctx) -> Reply:
     """``GET /api/ml/<mail>``: the list profile, with ``subscribers`` when ``with_subscribers``."""
-    entry = _entry(ctx, _target(ctx), mlmmj=True)
+    entry = _entry(ctx, target_mail(ctx), mlmmj=True)
     if entry is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     return ok(_ml_view(ctx, entry, with_subscribers=ctx.has("with_subscribers")))
@@ -217,7 +206,7 @@ def list_mls(ctx: Ctx) -> Reply:
 
 def create_ml(ctx: Ctx) -> Reply:
     """``POST /api/ml/<mail>``: the entry, owners and moderators, mlmmj settings, subscribers."""
-    mail = ctx.match["mail"]
+    mail = new_account_mail(ctx)
     entry = _new_list(ctx, mail)
     local, _, domain = mail.rpartition("@")
     postmaster = [f"postmaster@{domain}"]
@@ -233,30 +222,25 @@ def create_ml(ctx: Ctx) -> Reply:
     entry.update(changes)
     _add(ctx, mail, entry)
     ctx.state.subscribers.create(mail, control)
-    _subscribe(ctx, mail, "subscribers")
+    subscribe(ctx, mail, "subscribers")
     return ok()
 
 
 def update_ml(ctx: Ctx) -> Reply:
     """``PUT /api/ml/<mail>``: settings, people, ``add_subscribers``/``remove_subscribers``."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     if _entry(ctx, mail, mlmmj=True) is None:
         raise ApiError("NO_SUCH_ACCOUNT")
     changes, control = _ml_changes(ctx)
     dit(ctx).modify(tree(ctx).group(mail), changes)
-    if control:
-        ctx.state.subscribers.set_control(mail, control)
-    if ctx.has("remove_subscribers"):
-        ctx.state.subscribers.remove(mail, comma_addresses(ctx.get("remove_subscribers")))
-    _subscribe(ctx, mail, "add_subscribers")
+    update_subscribers(ctx, mail, control)
     return ok()
 
 
 def delete_ml(ctx: Ctx) -> Reply:
     """``DELETE /api/ml/<mail>?keep_archive=no``; a missing list succeeds."""
-    mail = _target(ctx)
+    mail = target_mail(ctx)
     if _entry(ctx, mail, mlmmj=True) is not None:
         dit(ctx).delete(tree(ctx).group(mail))
-        archive = (ctx.get("keep_archive") or "yes").strip().lower() != "no"
-        ctx.state.subscribers.drop(mail, archive=archive)
+        ctx.state.subscribers.drop(mail, archive=keep_archive(ctx))
     return ok()

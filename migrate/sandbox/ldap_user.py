@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.handlers_user import target_user
 from migrate.sandbox.ldap_common import (
     MB,
     DomainRef,
@@ -22,7 +21,8 @@ from migrate.sandbox.ldap_common import (
     domain_ref,
     domain_status,
     effective_quota,
-    password_rules,
+    rename_source,
+    renamed_shadows,
     taken,
     tree,
 )
@@ -30,17 +30,20 @@ from migrate.sandbox.ldap_dit import is_global_admin, shadow_last_change
 from migrate.sandbox.ldap_members import remove_account_everywhere, rename_references
 from migrate.sandbox.ldap_store import Entry
 from migrate.sandbox.ldap_views import user_view
-from migrate.sandbox.passwords import hash_password, is_accepted_hash
-from migrate.sandbox.policy import check_password
+from migrate.sandbox.passwords import hash_password
 from migrate.sandbox.rules import (
     MAILBOX_FORMATS,
     account_status,
-    domain_of,
-    is_valid_mail,
-    is_valid_new_mail,
     language,
     parse_int,
-    split_extension,
+)
+from migrate.sandbox.shared_checks import (
+    new_user_address,
+    rename_pair,
+    requested_quota,
+    require_valid_password,
+    target_user,
+    user_password,
 )
 from migrate.sandbox.user_common import mailbox_folder, maildir_columns
 
@@ -53,6 +56,7 @@ __all__ = [
     "guard_global_profile",
     "home_directory",
     "list_users",
+    "locale_changes",
     "update_users",
 ]
 
@@ -64,6 +68,16 @@ DEFAULT_USER_SERVICES: tuple[str, ...] = tuple(
     "displayedInGlobalAddressBook sogo sogowebmail sogocalendar sogoactivesync".split()
 )
 _USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
+
+
+def locale_changes(ctx: Ctx, changes: dict[str, list[str]]) -> None:
+    """Apply ``language`` and ``transport`` (an invalid code or a blank transport removes it)."""
+    if ctx.has("language"):
+        code = language(ctx.get("language") or "")
+        changes["preferredLanguage"] = [code] if code else []
+    if ctx.has("transport"):
+        transport = (ctx.get("transport") or "").strip()
+        changes["mtaTransport"] = [transport] if transport else []
 
 
 def home_directory(local: str, domain: str, path: str | None) -> str:
@@ -101,38 +115,15 @@ def list_users(ctx: Ctx) -> Reply:
     return ok([user_view(ctx, e, detail=False, keep_password=keep) for e in entries])
 
 
-def _password_value(ctx: Ctx, domain: str) -> str:
-    password = ctx.get("password") or ""
-    if password:
-        problem = check_password(password, password_rules(ctx, domain))
-        if problem:
-            raise ApiError(problem)
-        return hash_password(password)
-    password_hash = (ctx.get("password_hash") or "").strip()
-    if password_hash:
-        if not is_accepted_hash(password_hash):
-            raise ApiError("INVALID_PASSWORD_SCHEME")
-        return password_hash
-    raise ApiError("PW_EMPTY")
-
-
 def create_user(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>``: checks in the server's order, then the entry."""
-    mail = ctx.match["mail"]
-    local, _, domain = mail.rpartition("@")
-    if not local:
-        raise ApiError("INVALID_ACCOUNT")
-    if not is_valid_new_mail(mail):
-        raise ApiError("INVALID_MAIL")
+    mail, local, domain = new_user_address(ctx)
     ref = domain_ref(ctx, domain)
     if taken(ctx, mail):
         raise ApiError("ALREADY_EXISTS")
     check_limit(ctx, ref, "numberOfUsers", "Users")
-    requested = parse_int(ctx.get("quota"))
-    if requested is None or requested < 0:
-        requested = ref.setting("defaultQuota")
-    quota = effective_quota(ctx, ref, requested, username=None)
-    password = _password_value(ctx, domain)
+    quota = effective_quota(ctx, ref, requested_quota(ctx, ref.setting("defaultQuota")), username=None)
+    password = user_password(ctx, domain)
     default_language = ref.entry.get("preferredLanguage", ["en_US"])[0]
     lang = language((ctx.get("language") or "") if ctx.has("language") else default_language)
     fmt = (ctx.get("mailboxFormat") or "").strip().lower()
@@ -177,29 +168,16 @@ def delete_user(ctx: Ctx) -> Reply:
 
 def change_user_email(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>/change_email/<new_mail>`` (same domain only; the maildir stays)."""
-    old, new = ctx.match["mail"], ctx.match["new_mail"]
-    if not is_valid_mail(old):
-        raise ApiError("INVALID_OLD_EMAIL")
-    if not is_valid_new_mail(new):
-        raise ApiError("INVALID_NEW_EMAIL")
-    if domain_of(old) != domain_of(new):
-        raise ApiError("PERMISSION_DENIED")
-    ctx.require_domain(domain_of(old))
+    old, new = rename_pair(ctx)
     d, t = dit(ctx), tree(ctx)
-    entry = d.get(t.user(old))
-    if entry is None:
-        raise ApiError("OLD_EMAIL_NOT_EXIST")
-    if taken(ctx, split_extension(new)):
-        raise ApiError("NEW_EMAIL_ALREADY_EXISTS")
+    entry = rename_source(ctx, t.user(old), new)
     guard_global_profile(ctx, old)
     old_local, new_local = old.rpartition("@")[0], new.rpartition("@")[0]
     d.rename(t.user(old), t.user(new))
     changes = {"mail": [new], "uid": [new_local]}
     if entry.get("sn") == [old_local]:
         changes["sn"] = [new_local]
-    shadow = entry.get("shadowAddress", [])
-    changes["shadowAddress"] = [f"{new_local}@{a.rpartition('@')[2]}" if a.startswith(old_local + "@") else a
-                                for a in shadow]  # fmt: skip
+    changes["shadowAddress"] = renamed_shadows(entry, old, new)
     d.modify(t.user(new), changes)
     rename_references(ctx, old, new)
     ctx.state.subscribers.rename_member(old, new)
@@ -214,15 +192,8 @@ def update_users(ctx: Ctx) -> Reply:
         password = ctx.get("password") or ""
         if not password.strip():
             raise ApiError("EMPTY_PASSWORD")
-        problem = check_password(password, password_rules(ctx, ref.name))
-        if problem:
-            raise ApiError(problem)
-    if ctx.has("language"):
-        code = language(ctx.get("language") or "")
-        changes["preferredLanguage"] = [code] if code else []
-    if ctx.has("transport"):
-        transport = (ctx.get("transport") or "").strip()
-        changes["mtaTransport"] = [transport] if transport else []
+        require_valid_password(ctx, password, ref.name)
+    locale_changes(ctx, changes)
     if ctx.has("accountStatus"):
         changes["accountStatus"] = ["active" if account_status(ctx.get("accountStatus") or "") else "disabled"]
     d = dit(ctx)

@@ -10,7 +10,6 @@ LDAP), bcc is ``userSenderBccAddress``/``userRecipientBccAddress``.
 from __future__ import annotations
 
 from migrate.sandbox.context import ApiError, Ctx, Reply, ok
-from migrate.sandbox.handlers_user import target_user
 from migrate.sandbox.ldap_common import (
     MB,
     DomainRef,
@@ -18,25 +17,22 @@ from migrate.sandbox.ldap_common import (
     domain_ref,
     effective_quota,
     existing_addresses,
-    password_rules,
     taken,
     tree,
 )
 from migrate.sandbox.ldap_dit import managed_domains, shadow_last_change
 from migrate.sandbox.ldap_store import Entry
-from migrate.sandbox.ldap_user import guard_global_profile, home_directory
-from migrate.sandbox.passwords import hash_password
-from migrate.sandbox.policy import check_password
+from migrate.sandbox.ldap_user import guard_global_profile, home_directory, locale_changes
 from migrate.sandbox.rules import (
     MAILBOX_FORMATS,
     account_status,
     comma_addresses,
     domain_of,
     is_valid_mail,
-    language,
     parse_int,
     yes,
 )
+from migrate.sandbox.shared_checks import hashed_password, target_user
 from migrate.sandbox.user_common import mailbox_folder
 
 __all__ = ["service_names", "update_user"]
@@ -76,12 +72,7 @@ def _text(ctx: Ctx, changes: Changes, local: str) -> None:
     for param, attr in (("gn", "givenName"), ("employeeid", "employeeNumber")):
         if ctx.has(param):
             changes[attr] = [ctx.get(param) or ""] if ctx.get(param) else []
-    if ctx.has("language"):
-        code = language(ctx.get("language") or "")
-        changes["preferredLanguage"] = [code] if code else []
-    if ctx.has("transport"):
-        transport = (ctx.get("transport") or "").strip()
-        changes["mtaTransport"] = [transport] if transport else []
+    locale_changes(ctx, changes)
     for param in ("telephoneNumber", "mobile"):
         if ctx.has(param):
             changes[param] = [v.strip() for v in (ctx.get(param) or "").split(",") if v.strip()]
@@ -92,10 +83,7 @@ def _profile(ctx: Ctx, changes: Changes, entry: Entry, ref: DomainRef) -> None:
     local = mail.rpartition("@")[0]
     _text(ctx, changes, local)
     if ctx.has("password"):
-        problem = check_password(ctx.get("password") or "", password_rules(ctx, ref.name))
-        if problem:
-            raise ApiError(problem)
-        changes.update(userPassword=[hash_password(ctx.get("password") or "")], shadowLastChange=[shadow_last_change()])
+        changes.update(userPassword=[hashed_password(ctx, ref.name)], shadowLastChange=[shadow_last_change()])
     elif ctx.get("password_hash"):
         # Verbatim, with no scheme check on PUT (reference §9.1).
         changes.update(userPassword=[(ctx.get("password_hash") or "").strip()], shadowLastChange=[shadow_last_change()])

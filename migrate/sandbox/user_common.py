@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from migrate.sandbox import store_domain, store_mail
-from migrate.sandbox.context import ApiError, Ctx
+from migrate.sandbox.context import Ctx
 from migrate.sandbox.rules import comma_addresses, domain_of, split_extension
+from migrate.sandbox.shared_checks import clamp_quota
 from migrate.sandbox.storage import Row, parse_settings
 
 __all__ = [
@@ -38,26 +39,21 @@ def effective_quota(ctx: Ctx, domain: Row, requested: int, *, username: str | No
         ApiError: ``EXCEEDED_DOMAIN_QUOTA_SIZE`` when the domain has no spare quota.
     """
     settings = parse_settings(domain["settings"])
-    default = int(settings.get("default_user_quota", 0))
-    max_user = int(settings.get("max_user_quota", 0))
-    maxquota = int(domain["maxquota"] or 0)
-    quota = requested
-    spare = 0
-    if maxquota > 0:
-        allocated = store_domain.allocated_quota(ctx.db, domain["domain"])
+
+    def allocated() -> int:
+        total = store_domain.allocated_quota(ctx.db, domain["domain"])
         if username is not None:
             row = store_mail.get_mailbox(ctx.db, username)
-            allocated -= int(row["quota"]) if row else 0
-        spare = maxquota - allocated
-        if spare <= 0:
-            raise ApiError("EXCEEDED_DOMAIN_QUOTA_SIZE")
-        if quota == 0:
-            quota = default or max_user or spare
-    if max_user > 0 and (quota == 0 or quota > max_user):
-        quota = max_user
-    if maxquota > 0 and quota > spare:
-        quota = spare
-    return quota
+            total -= int(row["quota"]) if row else 0
+        return total
+
+    return clamp_quota(
+        requested,
+        default=int(settings.get("default_user_quota", 0)),
+        max_user=int(settings.get("max_user_quota", 0)),
+        total=int(domain["maxquota"] or 0),
+        allocated=allocated,
+    )
 
 
 def existing_addresses(ctx: Ctx, raw: str | None, owner: str) -> list[str]:
