@@ -102,6 +102,9 @@ def check_arrived(target: Sandbox, snapshot: dict[str, Any]) -> None:
             # With and without a local copy: the user's own address is in the list only when kept.
             assert sorted(got["forwardings"]) == user.get("forwarding", []), user["email"]
             assert sorted(got["aliases"]) == user.get("aliases", []), user["email"]
+            # Per-user bcc, both directions.
+            assert (got.get("sender_bcc_address") or None) == user.get("senderBcc"), user["email"]
+            assert (got.get("recipient_bcc_address") or None) == user.get("recipientBcc"), user["email"]
         for alias in snapshot["aliases"]:
             assert sorted(data(api, f"/alias/{alias['email']}")["members"]) == alias["members"], alias["email"]
         for lst in snapshot["lists"]:
@@ -143,6 +146,10 @@ def test_ldap_to_sql_every_account_membership_forwarding_and_hash_arrives(tmp_pa
             assert john["aliases"] == ["j.smith@example.com"] and john["quota"] == 1024
             mary = data(api, "/user/mary@example.com")
             assert mary["forwardings"] == ["mary@example.org"] and mary["quota"] == 2048
+            assert (mary["sender_bcc_address"], mary["recipient_bcc_address"]) == (
+                "audit@example.net",
+                "john@example.com",
+            )
             assert data(api, "/user/zoe@example.org")["name"] == "Zoë Müller-Ångström"
             assert data(api, "/user/postmaster@example.com")["isglobaladmin"] == 1
             staff = data(api, "/ml/staff@example.com", with_subscribers="")
