@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.model import Account, MailingList, User
+from migrate.model import Account, Admin, Alias, Domain, MailingList, SpamPolicy, Throttle, User, replace_fields
 from migrate.passwords import PasswordPolicy
-from migrate.plan_ops import Call, Operation, Verify, build_ops
+from migrate.plan_ops import _Builder
+from migrate.plan_types import Call, Operation, Verify, _Built
 from migrate.state import State
 
 __all__ = ["STAGES", "Call", "Operation", "Plan", "PlanOptions", "Verify", "plan"]
@@ -170,3 +171,69 @@ def _deletions(desired: Sequence[tuple[int, Account]], state: State, options: Pl
                 )
             )
     return out
+
+
+def build_ops(desired: Sequence[tuple[int, Account]], state: State, options: PlanOptions, list_kind: str) -> _Built:
+    """Return the operations for every desired object (unsorted), and the rows skipped."""
+    builder = _Builder(state, options, list_kind)
+    domain_admins: dict[str, set[str]] = {}
+    list_members: dict[str, list[tuple[int, str]]] = {}
+    desired = _merge_memberships(desired)
+    for entry, obj in desired:
+        if isinstance(obj, Domain):
+            builder.domain(entry, obj)
+            if obj.admins is not None:
+                domain_admins[obj.domain] = set(obj.admins)
+                builder.admins_of_domain(obj.domain, set(obj.admins), entry, "domain", obj.domain)
+        elif isinstance(obj, Admin):
+            builder.admin(entry, obj)
+        elif isinstance(obj, User):
+            builder.user(entry, obj)
+            for lst in obj.lists or ():
+                list_members.setdefault(lst, []).append((entry, obj.email))
+        elif isinstance(obj, Alias):
+            builder.alias(entry, obj)
+        elif isinstance(obj, MailingList):
+            builder.mailing_list(entry, obj)
+        elif isinstance(obj, SpamPolicy):
+            builder.spam_policy(entry, obj)
+        elif isinstance(obj, Throttle):
+            builder.throttle(entry, obj)
+    _memberships_from_users(builder, desired, list_members)
+    return builder.out
+
+
+def _merge_memberships(desired: Sequence[tuple[int, Account]]) -> list[tuple[int, Account]]:
+    """Fold users' ``lists`` columns into the members of list/alias rows that give members."""
+    wanted: dict[str, set[str]] = {}
+    for _, obj in desired:
+        if isinstance(obj, User):
+            for address in obj.lists or ():
+                wanted.setdefault(address, set()).add(obj.email)
+    out: list[tuple[int, Account]] = []
+    for entry, obj in desired:
+        if isinstance(obj, (Alias, MailingList)) and obj.members is not None and obj.email in wanted:
+            obj = replace_fields(obj, members=tuple(sorted(set(obj.members) | wanted[obj.email])))
+        out.append((entry, obj))
+    return out
+
+
+def _memberships_from_users(
+    builder: _Builder, desired: Sequence[tuple[int, Account]], list_members: dict[str, list[tuple[int, str]]]
+) -> None:
+    """A user row's ``lists`` column adds the user to lists that no list row already covers."""
+    covered = {obj.email: obj for _, obj in desired if isinstance(obj, (Alias, MailingList))}
+    for address, members in sorted(list_members.items()):
+        owner = covered.get(address)
+        if owner is not None and owner.members is not None:
+            continue  # merged into that row's members by the caller (see merge_memberships)
+        state = builder.state
+        have: Alias | MailingList | None
+        if address in state.aliases or (builder.list_kind == "alias" and address not in state.lists):
+            api_kind, have = "alias", state.aliases.get(address)
+        else:
+            current = state.lists.get(address)
+            api_kind = "mlmmj" if (current and current.kind == "mlmmj") or builder.list_kind == "mlmmj" else "maillist"
+            have = current
+        for entry, email in members:
+            builder.members(api_kind, "user", entry, address, (email,), have.members if have else ())

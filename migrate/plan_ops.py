@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrate.model import (
-    Account,
     Admin,
     Alias,
     Domain,
@@ -16,162 +13,35 @@ from migrate.model import (
     Throttle,
     User,
     field_names,
-    replace_fields,
 )
 from migrate.passwords import PasswordPolicy
-from migrate.plan_params import CREATE_FIELDS, SET_FIELDS, UPDATE_FIELDS, api_value
+from migrate.plan_params import CREATE_FIELDS, SET_FIELDS, UPDATE_FIELDS
 from migrate.state import USER_SERVICES, State
 
 if TYPE_CHECKING:
     from migrate.plan import PlanOptions
+from migrate.plan_types import (
+    _ADMIN_UNLISTED,
+    _LIMITS,
+    S_ADMINS,
+    S_ALIASES,
+    S_DOMAIN_ADMINS,
+    S_DOMAINS,
+    S_MEMBERS,
+    S_POLICIES,
+    S_USERS,
+    Call,
+    Operation,
+    Verify,
+    _Built,
+    _join_notes,
+    _params,
+    _scalars,
+    _set_change,
+    _unsent,
+)
 
-__all__ = ["Call", "Operation", "Verify", "build_ops"]
-
-# Stage numbers (see migrate.plan.STAGES).
-S_DOMAINS, S_ADMINS, S_USERS, S_ALIASES, S_MEMBERS, S_DOMAIN_ADMINS, S_POLICIES = range(7)
-
-# Domain account limits; a -1 one is set after the accounts exist (see _Builder.domain).
-_LIMITS = ("numberOfUsers", "numberOfAliases", "numberOfLists")
-
-# Alias/list fields that have no API parameter on some edition or kind, and why.
-_UNSENT = {
-    "accessPolicy": "alias accessPolicy (SQL edition only)",
-    "owners": "owners (no API parameter on a classic list)",
-    "moderators": "moderators (no API parameter on an alias account or a classic list)",
-    "mailingListID": "mailingListID (the server assigns a new one)",
-}
-# The API lists no admins: export finds standalone admins through the domains they manage.
-_ADMIN_UNLISTED = "manages no domain, so an export through the API cannot find this admin (no admin list in the API)"
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One API call: method, path below the API base, form data (query string for DELETE)."""
-
-    method: str
-    path: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return f"Call({self.method!r}, {self.path!r}, {self.redacted()!r})"
-
-    def redacted(self) -> dict[str, Any]:
-        """Return the data with secrets masked, for ``--dry-run -v`` and logs."""
-        return {k: ("***" if k in ("password", "password_hash") else v) for k, v in self.data.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Verify:
-    """What to read back after an operation, and what the server must then hold.
-
-    Attributes:
-        kind: ``domain``, ``admin``, ``user``, ``alias``, ``mlmmj``, ``maillist``, ``spam_policy``,
-            ``throttle`` or ``domain_admins``.
-        key: The object to read (for policies: ``scope:target[:direction]``).
-        expect: Field -> value the server must hold.
-        subset: Fields where the expected items must be present, others may be too.
-    """
-
-    kind: str
-    key: str
-    expect: dict[str, Any]
-    subset: frozenset[str] = frozenset()
-
-
-@dataclass(slots=True)
-class Operation:
-    """A unit of work for one object, made of one or more calls in order.
-
-    Attributes:
-        id: Stable id ``stage:kind:key:action`` (the journal records it).
-        stage: Stage number; every operation of a stage finishes before the next starts.
-        kind: Model kind, for the result log.
-        key: Object key.
-        action: ``create``, ``update``, ``members``, ``admins``, ``catchall``, ``limits``, ``set``
-            or ``delete``.
-        calls: The API calls.
-        diff: Field -> (current, desired), secrets masked.
-        entry: Index of the input row it belongs to, or ``None``.
-        verify: What to read back afterwards.
-        generated_password: A password made for this user (``--generate-passwords``).
-        note: What to tell the admin about how the object was represented.
-    """
-
-    id: str
-    stage: int
-    kind: str
-    key: str
-    action: str
-    calls: list[Call]
-    diff: dict[str, tuple[Any, Any]]
-    entry: int | None
-    verify: Verify | None
-    generated_password: str | None = field(default=None, repr=False)
-    note: str = ""
-
-
-@dataclass
-class _Built:
-    operations: list[Operation] = field(default_factory=list)
-    skipped: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-
-def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
-    diff: dict[str, tuple[Any, Any]] = {}
-    for name in names:
-        want = getattr(desired, name, None)
-        if want is None:
-            continue
-        have = getattr(current, name, None) if current is not None else None
-        if have != want:
-            diff[name] = (have, want)
-    return diff
-
-
-# List fields travel as their own add/remove/reset parameters (see _Builder.set_field).
-_SET_NAMES = frozenset(name for fields in SET_FIELDS.values() for name in fields)
-
-
-def _join_notes(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
-
-
-def _unsent(obj: Alias | MailingList, current: Any, sent: Sequence[str]) -> str:
-    """Name the given fields that this edition's endpoint cannot take (reported, not dropped silently)."""
-    if current is not None:
-        return ""  # reported when the object was created; an update says nothing new
-    lost = []
-    for name, what in _UNSENT.items():
-        value = getattr(obj, name, None)
-        if value not in (None, ()) and name not in sent:
-            shown = ", ".join(value) if isinstance(value, tuple) else str(value)
-            lost.append(f"{what}: {shown}")
-    return "not represented on the target: " + "; ".join(lost) if lost else ""
-
-
-def _params(diff: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, (_, want) in diff.items():
-        if name in _SET_NAMES:
-            continue
-        key, value = api_value(name, want)
-        out[key] = value
-    if "maxQuota" in out:
-        out["quotaUnit"] = "MB"
-    return out
-
-
-def _set_change(
-    name: str, want: tuple[str, ...] | None, have: tuple[str, ...] | None, replace: bool
-) -> tuple[set[str], set[str], set[str]] | None:
-    """Return (target, add, remove) for a list field, or None when nothing changes."""
-    if want is None:
-        return None
-    current = set(have or ())
-    target = set(want) if replace else current | set(want)
-    if target == current:
-        return None
-    return target, target - current, current - target
+__all__ = ["Call", "Operation", "Verify"]
 
 
 class _Builder:
@@ -591,69 +461,3 @@ class _Builder:
             entry,
             Verify("throttle", obj.key, dict(data)),
         )
-
-
-def build_ops(desired: Sequence[tuple[int, Account]], state: State, options: PlanOptions, list_kind: str) -> _Built:
-    """Return the operations for every desired object (unsorted), and the rows skipped."""
-    builder = _Builder(state, options, list_kind)
-    domain_admins: dict[str, set[str]] = {}
-    list_members: dict[str, list[tuple[int, str]]] = {}
-    desired = _merge_memberships(desired)
-    for entry, obj in desired:
-        if isinstance(obj, Domain):
-            builder.domain(entry, obj)
-            if obj.admins is not None:
-                domain_admins[obj.domain] = set(obj.admins)
-                builder.admins_of_domain(obj.domain, set(obj.admins), entry, "domain", obj.domain)
-        elif isinstance(obj, Admin):
-            builder.admin(entry, obj)
-        elif isinstance(obj, User):
-            builder.user(entry, obj)
-            for lst in obj.lists or ():
-                list_members.setdefault(lst, []).append((entry, obj.email))
-        elif isinstance(obj, Alias):
-            builder.alias(entry, obj)
-        elif isinstance(obj, MailingList):
-            builder.mailing_list(entry, obj)
-        elif isinstance(obj, SpamPolicy):
-            builder.spam_policy(entry, obj)
-        elif isinstance(obj, Throttle):
-            builder.throttle(entry, obj)
-    _memberships_from_users(builder, desired, list_members)
-    return builder.out
-
-
-def _merge_memberships(desired: Sequence[tuple[int, Account]]) -> list[tuple[int, Account]]:
-    """Fold users' ``lists`` columns into the members of list/alias rows that give members."""
-    wanted: dict[str, set[str]] = {}
-    for _, obj in desired:
-        if isinstance(obj, User):
-            for address in obj.lists or ():
-                wanted.setdefault(address, set()).add(obj.email)
-    out: list[tuple[int, Account]] = []
-    for entry, obj in desired:
-        if isinstance(obj, (Alias, MailingList)) and obj.members is not None and obj.email in wanted:
-            obj = replace_fields(obj, members=tuple(sorted(set(obj.members) | wanted[obj.email])))
-        out.append((entry, obj))
-    return out
-
-
-def _memberships_from_users(
-    builder: _Builder, desired: Sequence[tuple[int, Account]], list_members: dict[str, list[tuple[int, str]]]
-) -> None:
-    """A user row's ``lists`` column adds the user to lists that no list row already covers."""
-    covered = {obj.email: obj for _, obj in desired if isinstance(obj, (Alias, MailingList))}
-    for address, members in sorted(list_members.items()):
-        owner = covered.get(address)
-        if owner is not None and owner.members is not None:
-            continue  # merged into that row's members by the caller (see merge_memberships)
-        state = builder.state
-        have: Alias | MailingList | None
-        if address in state.aliases or (builder.list_kind == "alias" and address not in state.lists):
-            api_kind, have = "alias", state.aliases.get(address)
-        else:
-            current = state.lists.get(address)
-            api_kind = "mlmmj" if (current and current.kind == "mlmmj") or builder.list_kind == "mlmmj" else "maillist"
-            have = current
-        for entry, email in members:
-            builder.members(api_kind, "user", entry, address, (email,), have.members if have else ())

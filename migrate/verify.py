@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from migrate.errors import RejectedByServer
 from migrate.model import Admin, Alias, MailingList, SpamPolicy, Throttle, User
-from migrate.plan_ops import Verify
+from migrate.plan_types import Verify
 from migrate.readers.server import read_object
 from migrate.state import State
 

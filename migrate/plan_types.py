@@ -1,0 +1,172 @@
+"""The plan's building blocks: calls, operations, read-back specs, and the diff helpers.
+
+The underscored helpers are shared by :mod:`migrate.plan_ops` and :mod:`migrate.plan` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.model import Alias, MailingList
+from migrate.plan_params import SET_FIELDS, api_value
+
+__all__ = [
+    "S_ADMINS",
+    "S_ALIASES",
+    "S_DOMAINS",
+    "S_DOMAIN_ADMINS",
+    "S_MEMBERS",
+    "S_POLICIES",
+    "S_USERS",
+    "Call",
+    "Operation",
+    "Verify",
+]
+
+# Stage numbers (see migrate.plan.STAGES).
+S_DOMAINS, S_ADMINS, S_USERS, S_ALIASES, S_MEMBERS, S_DOMAIN_ADMINS, S_POLICIES = range(7)
+
+# Domain account limits; a -1 one is set after the accounts exist (see _Builder.domain).
+_LIMITS = ("numberOfUsers", "numberOfAliases", "numberOfLists")
+
+# Alias/list fields that have no API parameter on some edition or kind, and why.
+_UNSENT = {
+    "accessPolicy": "alias accessPolicy (SQL edition only)",
+    "owners": "owners (no API parameter on a classic list)",
+    "moderators": "moderators (no API parameter on an alias account or a classic list)",
+    "mailingListID": "mailingListID (the server assigns a new one)",
+}
+# The API lists no admins: export finds standalone admins through the domains they manage.
+_ADMIN_UNLISTED = "manages no domain, so an export through the API cannot find this admin (no admin list in the API)"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call: method, path below the API base, form data (query string for DELETE)."""
+
+    method: str
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Call({self.method!r}, {self.path!r}, {self.redacted()!r})"
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the data with secrets masked, for ``--dry-run -v`` and logs."""
+        return {k: ("***" if k in ("password", "password_hash") else v) for k, v in self.data.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """What to read back after an operation, and what the server must then hold.
+
+    Attributes:
+        kind: ``domain``, ``admin``, ``user``, ``alias``, ``mlmmj``, ``maillist``, ``spam_policy``,
+            ``throttle`` or ``domain_admins``.
+        key: The object to read (for policies: ``scope:target[:direction]``).
+        expect: Field -> value the server must hold.
+        subset: Fields where the expected items must be present, others may be too.
+    """
+
+    kind: str
+    key: str
+    expect: dict[str, Any]
+    subset: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Operation:
+    """A unit of work for one object, made of one or more calls in order.
+
+    Attributes:
+        id: Stable id ``stage:kind:key:action`` (the journal records it).
+        stage: Stage number; every operation of a stage finishes before the next starts.
+        kind: Model kind, for the result log.
+        key: Object key.
+        action: ``create``, ``update``, ``members``, ``admins``, ``catchall``, ``limits``, ``set``
+            or ``delete``.
+        calls: The API calls.
+        diff: Field -> (current, desired), secrets masked.
+        entry: Index of the input row it belongs to, or ``None``.
+        verify: What to read back afterwards.
+        generated_password: A password made for this user (``--generate-passwords``).
+        note: What to tell the admin about how the object was represented.
+    """
+
+    id: str
+    stage: int
+    kind: str
+    key: str
+    action: str
+    calls: list[Call]
+    diff: dict[str, tuple[Any, Any]]
+    entry: int | None
+    verify: Verify | None
+    generated_password: str | None = field(default=None, repr=False)
+    note: str = ""
+
+
+@dataclass
+class _Built:
+    operations: list[Operation] = field(default_factory=list)
+    skipped: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    diff: dict[str, tuple[Any, Any]] = {}
+    for name in names:
+        want = getattr(desired, name, None)
+        if want is None:
+            continue
+        have = getattr(current, name, None) if current is not None else None
+        if have != want:
+            diff[name] = (have, want)
+    return diff
+
+
+# List fields travel as their own add/remove/reset parameters (see _Builder.set_field).
+_SET_NAMES = frozenset(name for fields in SET_FIELDS.values() for name in fields)
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _unsent(obj: Alias | MailingList, current: Any, sent: Sequence[str]) -> str:
+    """Name the given fields that this edition's endpoint cannot take (reported, not dropped silently)."""
+    if current is not None:
+        return ""  # reported when the object was created; an update says nothing new
+    lost = []
+    for name, what in _UNSENT.items():
+        value = getattr(obj, name, None)
+        if value not in (None, ()) and name not in sent:
+            shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+            lost.append(f"{what}: {shown}")
+    return "not represented on the target: " + "; ".join(lost) if lost else ""
+
+
+def _params(diff: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, (_, want) in diff.items():
+        if name in _SET_NAMES:
+            continue
+        key, value = api_value(name, want)
+        out[key] = value
+    if "maxQuota" in out:
+        out["quotaUnit"] = "MB"
+    return out
+
+
+def _set_change(
+    name: str, want: tuple[str, ...] | None, have: tuple[str, ...] | None, replace: bool
+) -> tuple[set[str], set[str], set[str]] | None:
+    """Return (target, add, remove) for a list field, or None when nothing changes."""
+    if want is None:
+        return None
+    current = set(have or ())
+    target = set(want) if replace else current | set(want)
+    if target == current:
+        return None
+    return target, target - current, current - target
