@@ -339,3 +339,32 @@ def test_delete_missing_needs_a_scope_and_logs_each_deletion(sandbox: Sandbox, t
     with admin_client(sandbox) as api:
         users = api.get("/users/gone.example", params={"email_only": ""}).json()["_data"]
     assert sorted(users) == ["user0000@gone.example", "user0001@gone.example"]
+
+
+def test_ctrl_c_finishes_in_flight_calls_writes_every_row_and_exits_3(sandbox: Sandbox, tmp_path: Path) -> None:
+    write_domain_csv(tmp_path / "domains.csv", "stop.example")
+    write_users_csv(tmp_path / "users.csv", "stop.example", 150)
+    set_faults(sandbox, FaultConfig(latency_ms=15, applies_to="writes"))
+    env = {**os.environ, "IREDADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "migrate", "import", "domains.csv", "users.csv", *target_args(sandbox),
+               "--log", "run.jsonl", "-c", "4", "-q"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while counters(sandbox)["requests"].get("POST /iredadmin/api/user/{mail}", 0) < 20:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stdout + stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    rows = read_log(tmp_path / "run.jsonl")
+    assert len(rows) == 151  # every input row has its record
+    statuses = {r["status"] for r in rows}
+    assert statuses <= {"created", "skipped"} and "skipped" in statuses
+    created = {r["key"] for r in rows if r["status"] == "created" and r["kind"] == "user"}
+    with admin_client(sandbox) as api:
+        on_server = set(api.get("/users/stop.example", params={"email_only": ""}).json()["_data"])
+    assert created == on_server  # in-flight calls finished and were recorded; nothing half-done
+    assert all(r["code"] == "ABORTED" for r in rows if r["status"] == "skipped")
