@@ -53,3 +53,20 @@ def helpdesk(sandbox: Sandbox, admin: Api) -> Iterator[tuple[Api, str]]:
     assert api.login(HELPDESK, PASSWORD) == {"_success": True}
     yield api, managed
     api.close()
+
+
+@pytest.fixture(scope="module")
+def ldap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """An LDAP-edition sandbox per test module (each module builds its own tree)."""
+    folder = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    with Sandbox(make_config(folder, edition="ldap")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(ldap: Sandbox) -> Iterator[Api]:
+    """The LDAP sandbox's global admin, logged in."""
+    client = Api(ldap.base_url)
+    assert client.login() == {"_success": True}
+    yield client
+    client.close()

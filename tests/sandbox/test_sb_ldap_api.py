@@ -19,20 +19,6 @@ from migrate.sandbox import Sandbox
 BAD_LOGIN = {"_success": False, "_msg": "INVALID_CREDENTIALS"}
 
 
-@pytest.fixture(scope="module")
-def ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(make_config(tmp_path_factory.mktemp("ldap-api"), edition="ldap")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(ldap: Sandbox) -> Iterator[Api]:
-    client = Api(ldap.base_url)
-    assert client.login() == {"_success": True}
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def dom(api: Api) -> str:
     name = unique_domain("api")

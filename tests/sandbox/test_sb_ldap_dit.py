@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -23,20 +22,6 @@ DEFAULT_SERVICES = sorted(
     "sievesecured sievetls deliver lda lmtp recipientbcc senderbcc forward shadowaddress "
     "displayedInGlobalAddressBook sogo sogowebmail sogocalendar sogoactivesync".split()
 )
-
-
-@pytest.fixture(scope="module")
-def ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(make_config(tmp_path_factory.mktemp("ldap-dit"), edition="ldap")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(ldap: Sandbox) -> Iterator[Api]:
-    client = Api(ldap.base_url)
-    assert client.login() == {"_success": True}
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -16,20 +15,6 @@ from sbhelpers import HELPDESK, PASSWORD, USER_PASSWORD, Api, make_config, new_u
 from migrate.sandbox import Sandbox
 
 BASE = "dc=example,dc=com"
-
-
-@pytest.fixture(scope="module")
-def ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(make_config(tmp_path_factory.mktemp("ldap-ldif"), edition="ldap")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(ldap: Sandbox) -> Iterator[Api]:
-    client = Api(ldap.base_url)
-    assert client.login() == {"_success": True}
-    yield client
-    client.close()
 
 
 @pytest.fixture

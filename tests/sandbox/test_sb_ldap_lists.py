@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
 import pytest
-from sbhelpers import HELPDESK, PASSWORD, Api, make_config, new_user, unique_domain
+from sbhelpers import HELPDESK, PASSWORD, Api, new_user, unique_domain
 
 from migrate.sandbox import Sandbox
 
 BASE = "dc=example,dc=com"
-
-
-@pytest.fixture(scope="module")
-def ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(make_config(tmp_path_factory.mktemp("ldap-lists"), edition="ldap")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(ldap: Sandbox) -> Iterator[Api]:
-    client = Api(ldap.base_url)
-    assert client.login() == {"_success": True}
-    yield client
-    client.close()
 
 
 @pytest.fixture
