@@ -67,6 +67,16 @@ def _is_bytes(value: Any) -> bool:
     return value.__class__ is bytes or (value.__class__ is list and bytes in map(type, value))
 
 
+def _copy(
+    get: Callable[[str], list[str] | None], table: Iterable[tuple[str, str]], fields: dict[str, Any], *, first: bool
+) -> None:
+    """Copy attributes to fields by a table: the first value (single-valued) or all of them."""
+    for attr, name in table:
+        values = get(attr)
+        if values:
+            fields[name] = values[0] if first else values
+
+
 class DitMapper:
     """Turn parsed LDIF entries of an iRedMail dump into model records.
 
@@ -200,14 +210,8 @@ class DitMapper:
         fields: dict[str, Any] = {}
         if mail is not None:
             fields["email"] = mail
-        for attr, name in USER_TEXT:
-            values = get(attr)
-            if values:
-                fields[name] = values[0]
-        for attr, name in USER_LISTS:
-            values = get(attr)
-            if values:
-                fields[name] = values
+        _copy(get, USER_TEXT, fields, first=True)
+        _copy(get, USER_LISTS, fields, first=False)
         extra: list[Problem] = []
         quota = get("mailQuota")
         if not quota:
@@ -305,10 +309,7 @@ class DitMapper:
         mails = get("mail")
         if mails:
             fields["email"] = mails[0]
-        for attr, name in ALIAS_TEXT:
-            values = get(attr)
-            if values:
-                fields[name] = values[0]
+        _copy(get, ALIAS_TEXT, fields, first=True)
         fields["members"] = get("mailForwardingAddress") or []
         moderators = get("listModerator")
         if moderators:
@@ -327,14 +328,8 @@ class DitMapper:
         services = [str(s).lower() for s in get("enabledService") or ()]
         transport = str((get("mtaTransport") or [""])[0])
         fields["kind"] = "mlmmj" if "mlmmj" in services or transport.lower().startswith("mlmmj:") else "maillist"
-        for attr, name in LIST_TEXT:
-            values = get(attr)
-            if values:
-                fields[name] = values[0]
-        for attr, name in (("listOwner", "owners"), ("listModerator", "moderators")):
-            values = get(attr)
-            if values:
-                fields[name] = values
+        _copy(get, LIST_TEXT, fields, first=True)
+        _copy(get, (("listOwner", "owners"), ("listModerator", "moderators")), fields, first=False)
         size = get("maxMessageSize")
         if size:
             fields["max_message_size"] = int(size[0]) if _INTEGER.match(str(size[0])) else size[0]
@@ -369,14 +364,8 @@ class DitMapper:
         names = get("domainName")
         if names:
             fields["domain"] = names[0]
-        for attr, name in DOMAIN_TEXT:
-            values = get(attr)
-            if values:
-                fields[name] = values[0]
-        for attr, name in DOMAIN_LISTS:
-            values = get(attr)
-            if values:
-                fields[name] = values
+        _copy(get, DOMAIN_TEXT, fields, first=True)
+        _copy(get, DOMAIN_LISTS, fields, first=False)
         backup = get("domainBackupMX")
         transport = get("mtaTransport")
         if backup:
@@ -404,10 +393,7 @@ class DitMapper:
         mails = get("mail")
         if mails:
             fields["email"] = mails[0]
-        for attr, name in ADMIN_TEXT:
-            values = get(attr)
-            if values:
-                fields[name] = values[0]
+        _copy(get, ADMIN_TEXT, fields, first=True)
         password = get("userPassword")
         if password:
             fields["password_hash"] = password_hash(password[0])
