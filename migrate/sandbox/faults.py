@@ -67,7 +67,9 @@ class FaultConfig:
 
     Attributes:
         seed: Seed of the one random stream that decides every fault.
-        latency_ms: Delay added before each applicable request.
+        latency_ms: Delay added to each applicable request: the reply of a request that gets
+            no fault is held back this long after its handler ran; a faulted request waits
+            this long before its fault.
         jitter_ms: Uniform spread around ``latency_ms`` (the delay never goes below 0).
         p_500: Probability of a plain-text 500, as a crashed uwsgi worker gives.
         p_502: Probability of a plain-text 502 Bad Gateway, as nginx gives.
@@ -293,10 +295,12 @@ class Faults:
         u_fault, u_jitter, u_after = self._rng.random(), self._rng.random(), self._rng.random()
         kind = _choose(config, u_fault)
         delay_ms = max(0.0, config.latency_ms + (2.0 * u_jitter - 1.0) * config.jitter_ms)
+        if kind is None:
+            if delay_ms <= 0.0:
+                return await handler(request)
+            return await self._handle_then_pause(request, handler, delay_ms / 1000.0)
         if delay_ms > 0.0 and not await self._pause(delay_ms / 1000.0):
             return _drop(request)
-        if kind is None:
-            return await handler(request)
         self.fault_counts[kind] += 1
         _log.debug("injecting %s on %s %s", kind, request.method, path_template(request))
         if kind == "p_429":
@@ -318,6 +322,20 @@ class Faults:
         if kind == "p_drop":
             return _drop(request)
         return _plain(*_PROXY_ERRORS[kind])
+
+    async def _handle_then_pause(self, request: web.Request, handler: Handler, seconds: float) -> web.StreamResponse:
+        # The reply leaves ``seconds`` after the handler finished. Handling at once, not after
+        # the wait, keeps the sandbox's own CPU from piling up: with a fixed latency, requests
+        # sent together would otherwise all wake together and queue behind each other's
+        # handlers, and every client would measure that queue on top of the latency (as if the
+        # server had one worker and the network no delay of its own).
+        try:
+            response = await handler(request)
+        except web.HTTPException:
+            await self._pause(seconds)
+            raise
+        await self._pause(seconds)  # shutting down meanwhile: the work is done, reply anyway
+        return response
 
     async def _pause(self, seconds: float) -> bool:
         # False when the server began shutting down meanwhile: the caller then drops the

@@ -485,6 +485,22 @@ def test_no_latency_means_no_sleep(serve: Callable[..., Served]) -> None:
     assert sleeps.calls == []
 
 
+def test_latency_holds_the_reply_after_the_handler_but_delays_a_fault(serve: Callable[..., Served]) -> None:
+    # An unfaulted request is handled at once and its reply held back; a faulted one waits first.
+    order: list[str] = []
+    served: Served | None = None
+
+    async def sleep(seconds: float) -> None:
+        assert served is not None
+        order.append(f"sleep, {len(served.handled)} handled")
+
+    served = serve(FaultConfig(latency_ms=20.0), sleep=sleep)
+    assert statuses(served, 2) == [200, 200]
+    served.faults.config = FaultConfig(latency_ms=20.0, p_502=1.0)
+    assert statuses(served, 1) == [502]
+    assert order == ["sleep, 1 handled", "sleep, 2 handled", "sleep, 2 handled"]
+
+
 # --- counters -----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,206 @@
+"""Http11Transport against a scripted raw-socket server on 127.0.0.1: framing, keep-alive, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from migrate.client import ApiClient
+from migrate.client_transport import Http11Transport
+
+# What the server does with one request: the bytes to send back, and whether to close after.
+Script = Callable[[bytes, int], tuple[bytes, bool]]
+
+
+def reply(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    head = "".join(f"{line}\r\n" for line in headers)
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
+
+
+def sized(body: bytes, *headers: str) -> bytes:
+    return reply(body, f"Content-Length: {len(body)}", *headers)
+
+
+class RawServer:
+    """Reads whole requests (head plus Content-Length body) and answers as the script says."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                request = head + (await reader.readexactly(length) if length else b"")
+                self.requests.append(request)
+                data, close = self.script(request, len(self.requests))
+                if data:
+                    writer.write(data)
+                    await writer.drain()
+                if close:
+                    return
+        finally:
+            writer.close()
+
+
+def run(script: Script, body: Callable[[RawServer, Http11Transport], Awaitable[Any]], **options: Any) -> Any:
+    async def main() -> Any:
+        async with RawServer(script) as server:
+            transport = Http11Transport(**options)
+            try:
+                return await body(server, transport)
+            finally:
+                await transport.aclose()
+
+    return asyncio.run(main())
+
+
+async def get(transport: Http11Transport, url: str, method: str = "GET", **kw: Any) -> httpx.Response:
+    return await transport.handle_async_request(httpx.Request(method, url, **kw))
+
+
+def test_sized_replies_share_one_connection_and_the_request_is_plain_http11() -> None:
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        return sized(b'{"n": %d}' % n, "Content-Type: application/json"), False
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        first = await get(transport, server.url + "/api/user/a@example.com?x=1", headers={"Cookie": "s=1"})
+        second = await get(transport, server.url + "/api/user/b", method="POST", content=b"name=B")
+        assert (first.status_code, first.json(), second.json()) == (200, {"n": 1}, {"n": 2})
+        assert first.headers["content-type"] == "application/json"
+        assert server.connections == 1
+        head, _, _ = server.requests[0].partition(b"\r\n")
+        assert head == b"GET /api/user/a@example.com?x=1 HTTP/1.1"
+        assert b"\r\nCookie: s=1\r\n" in server.requests[0]
+        assert b"\r\nHost: 127.0.0.1:" in server.requests[0]
+        assert server.requests[1].endswith(b"Content-Length: 6\r\n\r\nname=B")
+
+    run(script, body)
+
+
+def test_chunked_gzip_and_read_to_close_bodies() -> None:
+    packed = gzip.compress(b'{"ok": true}')
+
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if n == 1:  # chunks split oddly, an extension and a trailer
+            chunks = b"3;ext=1\r\nabc\r\n0a\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n"
+            return reply(chunks, "Transfer-Encoding: chunked"), False
+        if n == 2:
+            return sized(packed, "Content-Encoding: gzip"), False
+        return reply(b"until the end", "Connection: close"), True
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        assert (await get(transport, server.url + "/a")).content == b"abc0123456789"
+        assert (await get(transport, server.url + "/b")).json() == {"ok": True}
+        assert (await get(transport, server.url + "/c")).content == b"until the end"
+        assert server.connections == 1
+        assert (await get(transport, server.url + "/d")).content == b"until the end"
+        assert server.connections == 2  # the read-to-close connection was not reused
+
+    run(script, body)
+
+
+def test_interim_and_bodiless_replies() -> None:
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if n == 1:
+            return reply(b"", status="100 Continue") + sized(b"done"), False
+        if n == 2:
+            return reply(b"", "Location: /iredadmin/login", "Content-Length: 0", status="303 See Other"), False
+        return reply(b"", "Content-Length: 99"), False  # HEAD: the length is not followed by a body
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        assert (await get(transport, server.url + "/a")).content == b"done"
+        redirect = await get(transport, server.url + "/b")
+        assert (redirect.status_code, redirect.headers["location"]) == (303, "/iredadmin/login")
+        assert (await get(transport, server.url + "/c", method="HEAD")).status_code == 200
+        assert server.connections == 1
+
+    run(script, body)
+
+
+def test_a_stale_kept_alive_connection_is_retried_for_idempotent_methods_only() -> None:
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if n in (2, 4):
+            return b"", True  # the server drops the kept-alive connection without answering
+        return sized(b"ok"), False
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        assert (await get(transport, server.url + "/a")).content == b"ok"
+        assert (await get(transport, server.url + "/b", method="PUT", content=b"x")).content == b"ok"
+        assert len(server.requests) == 3  # request 2 dropped, sent again on a fresh connection
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            await get(transport, server.url + "/c", method="POST", content=b"x")
+        assert len(server.requests) == 4  # a POST is never sent twice by the transport
+
+    run(script, body)
+
+
+def test_garbage_timeouts_and_refused_connections() -> None:
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if n == 1:
+            return b"SSH-2.0-OpenSSH_9.6\r\n\r\n", False
+        return b"", False  # never answers
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="not an HTTP"):
+            await get(transport, server.url + "/a")
+        with pytest.raises(httpx.ReadTimeout):
+            await get(transport, server.url + "/b")
+        with pytest.raises(httpx.ConnectError):
+            await get(transport, "http://127.0.0.1:9/c")  # discard port: nobody listens
+        with pytest.raises(httpx.UnsupportedProtocol):
+            await get(transport, "ftp://127.0.0.1/d")
+
+    run(script, body, read_timeout=0.2)
+
+
+def test_api_client_talks_through_it() -> None:
+    cookie = "iRedAdmin-Pro-MYSQL=0123abcd"
+
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if request.startswith(b"POST /iredadmin/api/login "):
+            return sized(b'{"_success": true}', f"Set-Cookie: {cookie}; Path=/"), False
+        assert f"\r\nCookie: {cookie}\r\n".encode() in request
+        return sized(b'{"_success": true, "_data": {"mail": "a@example.com"}}'), False
+
+    async def body(server: RawServer, transport: Http11Transport) -> None:
+        async with ApiClient(server.url + "/iredadmin/api", "postmaster@example.com", "pw") as client:
+            reply = await client.call("GET", "/user/a@example.com")
+            assert reply.data == {"mail": "a@example.com"}
+            reply = await client.call("PUT", "/user/a@example.com", data={"name": "A b", "active": True})
+            assert reply.ok
+        assert server.requests[0].endswith(b"username=postmaster%40example.com&password=pw")
+        assert server.requests[2].endswith(b"\r\n\r\nname=A+b&active=yes")
+
+    run(script, body)
