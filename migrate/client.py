@@ -185,6 +185,8 @@ class ApiClient(Endpoints):
         self._transport = transport
         self._timeouts = {"connect": min(timeout, 10.0), "read": timeout, "write": timeout, "pool": timeout}
         self._urls: dict[str, httpx.URL] = {}
+        self._host = httpx.URL(url).netloc
+        self._headers: dict[tuple[str | None, bool], httpx.Headers] = {}
 
     def __repr__(self) -> str:
         return (
@@ -225,13 +227,15 @@ class ApiClient(Endpoints):
     def _request(
         self, method: str, url: str, query: Mapping[str, str] | None, form: Mapping[str, str] | None, with_session: bool
     ) -> httpx.Request:
-        headers = [_ACCEPT, _ACCEPT_ENCODING, _USER_AGENT]
-        if with_session and self.__cookie:
-            headers.append((b"Cookie", self.__cookie.encode("latin-1")))
-        content = None
+        cookie = self.__cookie if with_session else None
+        template = self._headers.get((cookie, form is not None))
+        if template is None:
+            template = self._header_template(cookie, form is not None)
+        headers = httpx.Headers(template)  # a plain list copy: the template is normalised already
+        body = b""
         if form is not None:
-            headers.append(_FORM_TYPE)
-            content = urlencode(form).encode("ascii")
+            body = urlencode(form).encode("ascii")
+            headers["Content-Length"] = str(len(body))
         if query:
             target = httpx.URL(url, params=query)
         else:
@@ -241,7 +245,23 @@ class ApiClient(Endpoints):
             if len(self._urls) >= _URL_CACHE:
                 del self._urls[next(iter(self._urls))]
             self._urls[url] = target
-        return httpx.Request(method, target, headers=headers, content=content, extensions={"timeout": self._timeouts})
+        # The body as a ready stream: httpx then skips its content encoding and header defaults
+        # (Host and Content-Length are in the headers already).
+        return httpx.Request(
+            method, target, headers=headers, stream=httpx.ByteStream(body), extensions={"timeout": self._timeouts}
+        )
+
+    def _header_template(self, cookie: str | None, form: bool) -> httpx.Headers:
+        raw = [(b"Host", self._host), _ACCEPT, _ACCEPT_ENCODING, _USER_AGENT]
+        if cookie:
+            raw.append((b"Cookie", cookie.encode("latin-1")))
+        if form:
+            raw.append(_FORM_TYPE)
+        template = httpx.Headers(raw)
+        if len(self._headers) > 8:  # old sessions' templates
+            self._headers.clear()
+        self._headers[(cookie, form)] = template
+        return template
 
     async def _send(
         self,

@@ -330,7 +330,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         response = httpx.Response(
             conn.status,
             headers=conn.headers,
-            content=conn.body,
+            stream=httpx.ByteStream(conn.body),  # read (and decoded) by the caller, as from any transport
             request=request,
             extensions={"http_version": conn.version, "reason_phrase": conn.reason},
         )

@@ -87,7 +87,9 @@ def run(script: Script, body: Callable[[RawServer, Http11Transport], Awaitable[A
 
 
 async def get(transport: Http11Transport, url: str, method: str = "GET", **kw: Any) -> httpx.Response:
-    return await transport.handle_async_request(httpx.Request(method, url, **kw))
+    response = await transport.handle_async_request(httpx.Request(method, url, **kw))
+    await response.aread()  # as httpx.AsyncClient does
+    return response
 
 
 def test_sized_replies_share_one_connection_and_the_request_is_plain_http11() -> None:
