@@ -76,7 +76,8 @@ def _input_options(func: F) -> F:
 
 
 def _print_problem(problem: Problem) -> None:
-    click.echo(problem.render(), err=False)
+    # Not click.echo: it flushes every line, and a big file can have a hundred thousand problems.
+    sys.stdout.write(problem.render() + "\n")
 
 
 @main.command("validate")
@@ -112,6 +113,7 @@ def validate_cmd(
     if as_json:
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
+        sys.stdout.flush()
         click.echo("")
         click.echo(f"{'kind':<12} {'rows':>8} {'valid':>8} {'invalid':>8} {'warnings':>8}")
         for kind, counts in report.summary.items():

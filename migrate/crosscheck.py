@@ -55,12 +55,20 @@ class _Places:
         self._contexts: list[tuple[str, str | None, str]] = []
 
     def pack(self, prov: Provenance) -> int:
-        ident = (prov.source, prov.sheet, prov.fmt)
+        return self.base(prov.source, prov.sheet, prov.fmt) | prov.line
+
+    def base(self, source: str, sheet: str | None, fmt: str) -> int:
+        """The packed place of line 0 of a file and sheet; a line is or-ed in.
+
+        Files and sheets are numbered as they are first seen, so packed places order rows the
+        way they were read.
+        """
+        ident = (source, sheet, fmt)
         ctx = self._index.get(ident)
         if ctx is None:
             ctx = self._index[ident] = len(self._contexts)
             self._contexts.append(ident)
-        return ctx << 32 | prov.line
+        return ctx << 32
 
     def unpack(self, place: int) -> Provenance:
         source, sheet, fmt = self._contexts[place >> 32 & 0xFFFF]
@@ -74,7 +82,7 @@ def _first(value: int) -> tuple[int, str, int]:
 
 @dataclass(slots=True)
 class _DomainUse:
-    first: Provenance
+    first: int  # packed place of the first row read in the domain
     key: str
     count: int = 0
 
@@ -100,12 +108,59 @@ class CrossCheck:
         self._known = {d.lower() for d in self.existing_domains}
         self._places = _Places()
 
+    # What bulk validation (migrate.bulk) uses to add rows it found clean. Facts that keep "the
+    # first row" keep the lowest packed place, so rows added in bulk before the rows of the same
+    # block that took the per-row path still report the row that comes first in the file.
+
+    def index_for(self, kind: str) -> dict[str, int]:
+        """The key index of ``kind`` (users, aliases and lists share one: one address space)."""
+        if kind == "domain":
+            return self._domains
+        return self._admins if kind == "admin" else self._addresses
+
+    @staticmethod
+    def field_bits(kind: str) -> dict[str, int]:
+        """Field -> its bit in the mask of given fields (key fields have none)."""
+        return {name: bit for name, bit in _FIELD_BITS[kind].items() if name not in _KEY_FIELDS}
+
+    @staticmethod
+    def index_value(kind: str, mask: int, place: int) -> int:
+        """What the key index holds for a row: its kind, the fields it gave, where it is."""
+        return (mask << 3 | _KIND_INDEX[kind]) << 48 | place
+
+    def place_base(self, source: str, sheet: str | None, fmt: str) -> int:
+        """The packed place of line 0 of a file and sheet (or-ed with a line number)."""
+        return self._places.base(source, sheet, fmt)
+
+    def use_domain(self, domain: str, key: str, place: int, count: int) -> None:
+        """Count ``count`` accounts in ``domain``, the one at ``place`` with address ``key``."""
+        use = self._domain_uses.get(domain)
+        if use is None:
+            use = self._domain_uses[domain] = _DomainUse(place, key)
+        elif place < use.first:
+            use.first, use.key = place, key
+        use.count += count
+
+    def claim_alias(self, alias: str, place: int, column: str | None, owner: str) -> None:
+        """Record that the user ``owner`` (at ``place``) has the per-user alias ``alias``."""
+        held = self._per_user_aliases.get(alias)
+        if held is None or place < held[0]:
+            self._per_user_aliases[alias] = (place, column, owner)
+
+    def refer(self, targets: Iterable[str] | None, domain: str, place: int, column: str | None, key: str) -> None:
+        """Record the same-domain members or forwardings of ``key`` (checked at the end)."""
+        refs = self._refs
+        for target in targets or ():
+            if target != key and target.rpartition("@")[2] == domain:
+                held = refs.get(target)
+                if held is None or place < held[0]:
+                    refs[target] = (place, column, key)
+
     def add(self, entry: Entry) -> None:
         """Check one entry against what came before; duplicate problems are added to it."""
         obj = entry.obj
         if obj is None:
             return
-        prov = entry.prov
         if isinstance(obj, Domain):
             self._seen(self._domains, obj.domain, entry, "domain")
             self._alias_domains.update(obj.aliasDomains or ())
@@ -115,30 +170,28 @@ class CrossCheck:
             return
         if not isinstance(obj, _ADDRESS_KINDS):
             return
-        self._seen(self._addresses, obj.email, entry, "email")
+        place = self._seen(self._addresses, obj.email, entry, "email")
         domain = obj.email.rpartition("@")[2]
-        use = self._domain_uses.get(domain)
-        if use is None:
-            use = self._domain_uses[domain] = _DomainUse(prov, obj.email)
-        use.count += 1
+        self.use_domain(domain, obj.email, place, 1)
         columns = entry.record.columns
         if not (getattr(obj, "aliases", None) or getattr(obj, "forwarding", None) or getattr(obj, "members", None)):
             return
-        place = self._places.pack(prov)
         if isinstance(obj, User):
             for alias in obj.aliases or ():
-                self._per_user_aliases.setdefault(alias, (place, columns.get("aliases", "aliases"), obj.email))
-            self._refer(obj.forwarding, domain, place, columns.get("forwarding", "forwarding"), obj.email)
+                self.claim_alias(alias, place, columns.get("aliases", "aliases"), obj.email)
+            self.refer(obj.forwarding, domain, place, columns.get("forwarding", "forwarding"), obj.email)
         else:
-            self._refer(obj.members, domain, place, columns.get("members", "members"), obj.email)
+            self.refer(obj.members, domain, place, columns.get("members", "members"), obj.email)
 
-    def _seen(self, index: dict[str, int], key: str, entry: Entry, column: str) -> None:
+    def _seen(self, index: dict[str, int], key: str, entry: Entry, column: str) -> int:
+        """Index the entry's key, or report it as a duplicate (or a merge); returns its place."""
         mask = _mask(entry)
         kind_index = _KIND_INDEX[entry.record.kind]
+        here = self._places.pack(entry.prov)
         value = index.get(key)
         if value is None:
-            index[key] = (mask << 3 | kind_index) << 48 | self._places.pack(entry.prov)
-            return
+            index[key] = (mask << 3 | kind_index) << 48 | here
+            return here
         place, kind, given = _first(value)
         prov = self._places.unpack(place)
         where = ":".join(str(p) for p in (prov.source, prov.sheet, prov.line) if p)
@@ -156,7 +209,7 @@ class CrossCheck:
                     severity=Severity.WARNING,
                 )
             )
-            return
+            return here
         entry.problems.append(
             Problem.at(
                 entry.prov,
@@ -167,11 +220,7 @@ class CrossCheck:
                 key=key,
             )
         )
-
-    def _refer(self, targets: Iterable[str] | None, domain: str, place: int, column: str, key: str) -> None:
-        for target in targets or ():
-            if target != key and target.rpartition("@")[2] == domain:
-                self._refs.setdefault(target, (place, column, key))
+        return here
 
     def finish(self) -> list[Problem]:
         """Return the problems that needed every input: call once after the last entry."""
@@ -185,7 +234,7 @@ class CrossCheck:
                 hint = f"{domain} is an alias domain: create the account in its target domain"
             problems.append(
                 Problem.at(
-                    use.first,
+                    self._places.unpack(use.first),
                     "UNKNOWN_DOMAIN",
                     f"{use.count} account(s) are in domain {domain}, which is neither in the inputs nor "
                     "known to exist on the server (first one here)",

@@ -8,17 +8,22 @@ and rejects can point back at the exact place in the admin's file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from migrate.errors import InputFileError
 from migrate.model import Account, Domain, build
 from migrate.model_fields import Context
 from migrate.passwords import PasswordPolicy
-from migrate.readers import detect_format, read_records, read_table
-from migrate.records import Problem, Provenance, Record, TableRow
+from migrate.readers import detect_format, read_records, read_table, read_table_blocks
+from migrate.records import Problem, Provenance, Record, RowBlock, TableRow
 
-__all__ = ["Entry", "InputOptions", "load", "load_file"]
+if TYPE_CHECKING:
+    from migrate.bulk import BulkChecker, BulkCount
+    from migrate.crosscheck import CrossCheck
+
+__all__ = ["Entry", "InputOptions", "load", "load_checked", "load_file"]
 
 Report = Callable[[Problem], None]
 
@@ -80,8 +85,8 @@ def _learn(ctx: Context, obj: Account | None) -> None:
 
 
 def _chain_reporting(
-    first: TableRow, rest: Iterator[TableRow], held: list[Problem], report: Report
-) -> Iterator[TableRow]:
+    first: TableRow | RowBlock, rest: Iterator[TableRow | RowBlock], held: list[Problem], report: Report
+) -> Iterator[TableRow | RowBlock]:
     """Yield the rows of the first read; notes the reader makes later go straight to ``report``."""
     yield first
     reported = len(held)
@@ -94,9 +99,13 @@ def _chain_reporting(
         report(problem)
 
 
-def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: Report) -> Iterator[Entry]:
+def _tabular(
+    path: str, fmt: str, options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
+) -> Iterator[Entry | BulkCount]:
     # Imported here so `validate` of an LDIF never pays for the mapping machinery.
     from migrate.mapping import Mapper, detect_profile, load_profile
+
+    read = read_table if bulk is None else read_table_blocks
 
     profile = load_profile(options.mapping) if options.mapping else None
     header = profile.header if profile else True
@@ -105,7 +114,7 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
     # While the profile is still unknown, hold the reader's file-level notes back: a headerless
     # file read as if it had a header produces notes (duplicate headers...) that are not true.
     held: list[Problem] = []
-    rows: Iterable[TableRow] = read_table(
+    rows: Iterable[TableRow | RowBlock] = read(
         path, fmt, encoding=encoding, delimiter=delimiter, header=header, report=report if profile else held.append
     )
     if profile is None:
@@ -116,12 +125,12 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
                 report(problem)
             _no_rows(path, fmt, report)
             return
-        name = detect_profile(list(first.cells)) or "default"
+        name = detect_profile(first.headers if isinstance(first, RowBlock) else list(first.cells)) or "default"
         profile = load_profile(name)
         if profile.header != header or (profile.delimiter and not options.delimiter) or profile.encoding:
             # The detected profile reads the file differently (positional columns, fixed
             # delimiter): read it again with its options.
-            rows = read_table(
+            rows = read(
                 path,
                 fmt,
                 encoding=options.encoding or profile.encoding,
@@ -135,20 +144,41 @@ def _tabular(path: str, fmt: str, options: InputOptions, ctx: Context, report: R
             rows = _chain_reporting(first, iterator, held, report)
     mapper = Mapper(profile, report=report)
     seen = 0
-    for row in rows:
-        seen += 1
-        record = mapper.map_row(row)
-        if record is None:
-            # A row the profile skips (blank, comment) may still carry what the reader found
-            # wrong with it (an unclosed quote that swallowed its cells): never lose that.
-            for problem in row.problems:
-                report(problem)
-            continue
-        obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
-        _learn(ctx, obj)
-        yield Entry(record, obj, problems)
+    for item in rows:
+        pending: Iterable[TableRow | BulkCount]
+        if type(item) is RowBlock:
+            seen += len(item.rows)
+            pending = item.table_rows() if bulk is None else _settle(item, *bulk.run(mapper, item))
+        else:
+            assert isinstance(item, TableRow)
+            seen += 1
+            pending = (item,)
+        for row in pending:
+            if not isinstance(row, TableRow):
+                yield row  # what bulk validation settled
+                continue
+            record = mapper.map_row(row)
+            if record is None:
+                # A row the profile skips (blank, comment) may still carry what the reader found
+                # wrong with it (an unclosed quote that swallowed its cells): never lose that.
+                for problem in row.problems:
+                    report(problem)
+                continue
+            obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
+            _learn(ctx, obj)
+            yield Entry(record, obj, problems)
     if seen == 0:
         _no_rows(path, fmt, report)
+
+
+def _settle(block: RowBlock, clean: int, others: Sequence[int | BulkCount]) -> Iterator[TableRow | BulkCount]:
+    """What bulk validation made of a block, in row order: counts, and rows for the per-row path."""
+    from migrate.bulk import BulkCount
+
+    if clean:
+        yield BulkCount("user", clean, clean)
+    for other in others:
+        yield block.row(other) if type(other) is int else other  # type: ignore[misc]
 
 
 def _no_rows(path: str, fmt: str, report: Report) -> None:
@@ -183,13 +213,18 @@ def load_file(
         InputFileError: when the file as a whole cannot be read.
         ConfigError: when the mapping profile cannot be loaded.
     """
-    ctx = ctx or Context()
+    return _load_file(path, options, ctx or Context(), report, None)  # type: ignore[return-value]
+
+
+def _load_file(
+    path: str | os.PathLike[str], options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
+) -> Iterator[Entry | BulkCount]:
     name = os.fspath(path)
     fmt = detect_format(name)
     if not os.path.isfile(name):
         raise InputFileError("no such file", code="FILE_NOT_FOUND", hint="check the path", source=name)
     if fmt in ("csv", "xlsx"):
-        yield from _tabular(name, fmt, options, ctx, report)
+        yield from _tabular(name, fmt, options, ctx, report, bulk)
         return
     for record in read_records(name, fmt, report=report):
         obj, problems = build(record, ctx=ctx)
@@ -209,10 +244,40 @@ def load(
     A file that cannot be read is passed to ``on_file_error`` (when given) and skipped, so one bad
     file does not hide the problems of the others; without the callback the error propagates.
     """
+    return _load(paths, options, report, on_file_error, None)  # type: ignore[return-value]
+
+
+def load_checked(
+    paths: Iterable[str | os.PathLike[str]],
+    options: InputOptions,
+    *,
+    check: CrossCheck,
+    report: Report,
+    on_file_error: Callable[[InputFileError], None] | None = None,
+) -> Iterator[Entry | BulkCount]:
+    """Stream as :func:`load` does, plain rows checked in bulk (:mod:`migrate.bulk`).
+
+    Rows found clean in bulk are added to ``check`` and only counted (a :class:`BulkCount`);
+    every other row comes as an :class:`Entry` to be given to ``check.add`` before the next item
+    is asked for. Problems come out exactly as :func:`load` reports them.
+    """
+    from migrate.bulk import BulkChecker
+
+    return _load(paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check))
+
+
+def _load(
+    paths: Iterable[str | os.PathLike[str]],
+    options: InputOptions,
+    report: Report,
+    on_file_error: Callable[[InputFileError], None] | None,
+    bulk: Callable[[Context], BulkChecker] | None,
+) -> Iterator[Entry | BulkCount]:
     ctx = Context()
+    checker = bulk(ctx) if bulk is not None else None
     for path in paths:
         try:
-            yield from load_file(path, options, ctx=ctx, report=report)
+            yield from _load_file(path, options, ctx, report, checker)
         except InputFileError as exc:
             if on_file_error is None:
                 raise

@@ -264,6 +264,24 @@ class Mapper:
             )
         )
 
+    def plain_copies(self, row: TableRow) -> tuple[str, tuple[tuple[str, str, str], ...]] | None:
+        """How rows with ``row``'s columns map, when each mapped column is only copied to a field.
+
+        Returns ``(kind, copies)`` with ``(field, cell key, label)`` per copied column: what
+        :meth:`map_row` does to every such row, so a caller may map many at once. ``None`` when
+        rows are mapped any other way (conversions, templates, record types, no header). Rows the
+        profile skips as comments are the caller's to find. Notes the profile makes about the
+        columns are reported now, as for the first row mapped.
+        """
+        profile = self.profile
+        if not profile.header or profile.type_column is not None or self._track_accounts:
+            return None
+        layout = self._layout(row)
+        if layout is None:
+            return None
+        plan = self._plan(layout, row)
+        return None if plan.complex else (layout.kind, plan.copies)
+
     def map_row(self, row: TableRow) -> Record | None:
         """Map one row; ``None`` for a row to skip (blank, comment, unmapped kind or record type)."""
         cells = row.cells

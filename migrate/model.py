@@ -10,6 +10,7 @@ spelling, hashes to an accepted scheme) and reports every problem at its file, l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -31,6 +32,7 @@ __all__ = [
     "User",
     "build",
     "field_names",
+    "outside_domain",
     "replace_fields",
     "to_dict",
 ]
@@ -289,6 +291,15 @@ def _check_secrets(kind: str, values: dict[str, Any], ctx: Context, add: _Adder)
             values.pop("password_hash")
 
 
+def outside_domain(domain: str, foreign: Sequence[str]) -> tuple[str, str, str]:
+    """Code, message and hint for per-user aliases outside the user's domain."""
+    return (
+        "ALIAS_OUTSIDE_DOMAIN",
+        f"per-user aliases must be in the user's own domain {domain}: {', '.join(foreign)}",
+        "make them alias accounts, or use an alias domain",
+    )
+
+
 def _check_kind(kind: str, values: dict[str, Any], add: _Adder) -> None:
     """Rules that involve more than one field of the same row."""
     if kind == "user":
@@ -296,12 +307,7 @@ def _check_kind(kind: str, values: dict[str, Any], add: _Adder) -> None:
         domain = email.rpartition("@")[2]
         foreign = [a for a in values.get("aliases") or () if a.rpartition("@")[2] != domain]
         if foreign:
-            add(
-                "aliases",
-                "ALIAS_OUTSIDE_DOMAIN",
-                f"per-user aliases must be in the user's own domain {domain}: {', '.join(foreign)}",
-                "make them alias accounts, or use an alias domain",
-            )
+            add("aliases", *outside_domain(domain, foreign))
             values["aliases"] = tuple(a for a in values["aliases"] if a not in foreign)
         if email and email in (values.get("aliases") or ()):
             values["aliases"] = tuple(a for a in values["aliases"] if a != email)

@@ -25,7 +25,7 @@ from migrate.normalize import (
 )
 from migrate.passwords import PasswordPolicy
 
-__all__ = ["SPECS", "Context", "FieldSpec"]
+__all__ = ["SPECS", "Context", "FieldSpec", "invalid_member"]
 
 #: Longest text we accept in a name-like field; iRedMail's columns are VARCHAR(255).
 MAX_TEXT = 255
@@ -105,14 +105,19 @@ def _address(raw: Any) -> str | None:
     return address
 
 
+def invalid_member(text: str) -> ValueProblem:
+    """The problem with ``text`` as a member or forwarding address (when it is not valid)."""
+    return ValueProblem(
+        "INVALID_MAIL",
+        f"{text.strip()!r} is not a valid address",
+        "write full addresses like someone@example.com, separated by commas",
+    )
+
+
 def _member(text: str) -> str:
     address = text.strip().lower()
     if not is_valid_member_address(address):
-        raise ValueProblem(
-            "INVALID_MAIL",
-            f"{text.strip()!r} is not a valid address",
-            "write full addresses like someone@example.com, separated by commas",
-        )
+        raise invalid_member(text)
     return address
 
 

@@ -7,6 +7,7 @@ can fix it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = [
     "Problem",
     "Provenance",
     "Record",
+    "RowBlock",
     "Severity",
     "TableRow",
 ]
@@ -100,6 +102,29 @@ class Problem:
             severity=severity,
         )
 
+    @classmethod
+    def quick(
+        cls,
+        code: str,
+        message: str,
+        hint: str,
+        source: str | None,
+        sheet: str | None,
+        line: int | None,
+        column: str | None,
+        key: str | None,
+    ) -> Problem:
+        """Build an error as the constructor does, without its per-field ``object.__setattr__``.
+
+        For paths that report a problem for many rows (bulk validation): a frozen dataclass's
+        ``__init__`` costs more than the rest of the work done for such a row.
+        """
+        problem: Problem = _new(cls)
+        for setter, value in zip(_PROBLEM_SLOTS, (code, message, hint, source, sheet, line, column, key or None)):  # noqa: B905
+            setter(problem, value)
+        _set_severity(problem, Severity.ERROR)
+        return problem
+
     @property
     def is_error(self) -> bool:
         """True when the problem makes the row invalid."""
@@ -137,6 +162,13 @@ class Problem:
         }
 
 
+_new = object.__new__
+_PROBLEM_SLOTS = tuple(
+    Problem.__dict__[slot].__set__ for slot in ("code", "message", "hint", "source", "sheet", "line", "column", "key")
+)
+_set_severity = Problem.__dict__["severity"].__set__
+
+
 @dataclass(slots=True)
 class TableRow:
     """A row from a tabular reader (CSV, XLSX), before mapping.
@@ -157,6 +189,47 @@ class TableRow:
     kind: str | None = None
     problems: list[Problem] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RowBlock:
+    """Consecutive plain rows of one sheet or file, kept as lists: what bulk validation reads.
+
+    A reader puts a row in a block only when it has nothing to say about it: exactly one cell
+    per header, no NUL byte or scientific number, not blank, and (XLSX) the cell types of
+    ``typed`` for every row. Every other row comes as a :class:`TableRow` in file order, between
+    blocks.
+
+    Attributes:
+        source: The input file as the user named it.
+        sheet: The XLSX sheet name, or ``None``.
+        fmt: Reader format (``csv`` or ``xlsx``).
+        kind: The account kind the sheet name says, or ``None``.
+        headers: The column names, one per cell of each row.
+        rows: The rows' cells, in header order.
+        lines: The line (row number) each row starts on.
+        typed: Header -> spreadsheet type for columns that hold a number, date or bool in every
+            row of the block (see :attr:`TableRow.types`).
+    """
+
+    source: str
+    sheet: str | None
+    fmt: str
+    kind: str | None
+    headers: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    typed: dict[str, str] = field(default_factory=dict)
+
+    def row(self, index: int) -> TableRow:
+        """Return row ``index`` as the :class:`TableRow` a row-by-row reader would have given."""
+        prov = Provenance(self.source, self.sheet, self.lines[index], self.fmt)
+        return TableRow(prov, dict(zip(self.headers, self.rows[index])), self.kind, [], dict(self.typed))  # noqa: B905
+
+    def table_rows(self) -> Iterator[TableRow]:
+        """Yield every row as a :class:`TableRow`."""
+        for index in range(len(self.rows)):
+            yield self.row(index)
 
 
 @dataclass(slots=True)

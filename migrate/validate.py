@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrate.bulk import BulkCount
 from migrate.crosscheck import CrossCheck
 from migrate.errors import InputFileError
-from migrate.inputs import InputOptions, load
+from migrate.inputs import Entry, InputOptions, load, load_checked
 from migrate.records import KINDS, Problem
 
 __all__ = ["KindSummary", "ValidationReport", "validate"]
@@ -77,6 +78,7 @@ def validate(
     existing_domains: Iterable[str] = (),
     on_problem: Callable[[Problem], None] | None = None,
     collect: bool = False,
+    bulk: bool = True,
 ) -> ValidationReport:
     """Validate input files without writing anything.
 
@@ -86,6 +88,8 @@ def validate(
         existing_domains: Domains the target already has (``--domain-exists``).
         on_problem: Called with each problem as soon as it is known (streaming output).
         collect: Keep every problem in the report (for ``--json``).
+        bulk: Check plain rows a column at a time (:mod:`migrate.bulk`); the report is the same
+            either way, only faster. False checks every row on its own.
 
     Returns:
         The report; ``report.ok`` is False when any error was found.
@@ -119,7 +123,24 @@ def validate(
             )
         )
 
-    for entry in load(paths, options or InputOptions(), report=emit, on_file_error=file_error):
+    options = options or InputOptions()
+    stream = (
+        load_checked(paths, options, check=check, report=emit, on_file_error=file_error)
+        if bulk
+        else load(paths, options, report=emit, on_file_error=file_error)
+    )
+    for entry in stream:
+        if type(entry) is BulkCount:
+            counts = report.summary[entry.kind]
+            counts.rows += entry.rows
+            counts.valid += entry.valid
+            counts.invalid += entry.rows - entry.valid
+            for problem in entry.problems:
+                if not problem.is_error:
+                    counts.warnings += 1
+                emit(problem)
+            continue
+        assert isinstance(entry, Entry)
         check.add(entry)
         counts = report.summary[entry.record.kind]
         counts.rows += 1

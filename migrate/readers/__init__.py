@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from migrate.errors import InputFileError
-from migrate.records import Problem, Record, TableRow
+from migrate.records import Problem, Record, RowBlock, TableRow
 
-__all__ = ["FORMATS", "detect_format", "read_records", "read_table"]
+__all__ = ["FORMATS", "detect_format", "read_records", "read_table", "read_table_blocks"]
 
 #: File suffix -> reader format.
 FORMATS: dict[str, str] = {
@@ -66,6 +66,25 @@ def read_table(
     from migrate.readers.xlsx_reader import read_xlsx
 
     return read_xlsx(path, header=header, report=report)
+
+
+def read_table_blocks(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header: bool = True,
+    report: Report,
+) -> Iterator[TableRow | RowBlock]:
+    """Stream a CSV or XLSX file as :func:`read_table` does, plain rows gathered in blocks."""
+    if fmt == "csv":
+        from migrate.readers.csv_reader import read_csv_blocks
+
+        return read_csv_blocks(path, encoding=encoding, delimiter=delimiter, header=header, report=report)
+    from migrate.readers.xlsx_reader import read_xlsx_blocks
+
+    return read_xlsx_blocks(path, header=header, report=report)
 
 
 def read_records(path: str | os.PathLike[str], fmt: str, *, report: Report) -> Iterator[Record]:

@@ -18,7 +18,7 @@ import csv
 import io
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from migrate.errors import InputFileError
 from migrate.readers.csv_detect import (
@@ -40,9 +40,9 @@ from migrate.readers.tabular import (
     scientific_problem,
     unique_headers,
 )
-from migrate.records import Problem, Provenance, Severity, TableRow
+from migrate.records import Problem, Provenance, RowBlock, Severity, TableRow
 
-__all__ = ["FIELD_SIZE_LIMIT", "read_csv"]
+__all__ = ["BLOCK_ROWS", "FIELD_SIZE_LIMIT", "read_csv", "read_csv_blocks"]
 
 # Broken records re-read for their values per file (each re-read scans from the file's start).
 _RECOVER_LIMIT = 100
@@ -82,6 +82,36 @@ def read_csv(
     Raises:
         InputFileError: The file is empty, not text, or not in a readable encoding.
     """
+    return _read(path, encoding, delimiter, header, source_name, report, _records)  # type: ignore[return-value]
+
+
+def read_csv_blocks(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header: bool = True,
+    source_name: str | None = None,
+    report: Report = ignore_problem,
+) -> Iterator[TableRow | RowBlock]:
+    """Stream a CSV file as :func:`read_csv` does, its plain rows gathered in :class:`RowBlock`.
+
+    The same rows in the same order, with the same problems: only the plain rows (one cell per
+    header, nothing to report) come in blocks, for callers that check them a column at a time.
+    Takes the arguments of :func:`read_csv`.
+    """
+    return _read(path, encoding, delimiter, header, source_name, report, _blocks)
+
+
+def _read(
+    path: str | os.PathLike[str],
+    encoding: str | None,
+    delimiter: str | None,
+    header: bool,
+    source_name: str | None,
+    report: Report,
+    records: Callable[..., Iterator[TableRow | RowBlock]],
+) -> Iterator[TableRow | RowBlock]:
     name = os.fspath(path)
     source = source_name if source_name is not None else name
     forced = encoding is not None
@@ -116,7 +146,7 @@ def read_csv(
 
     with text:
         try:
-            yield from _records(text, watch, source, chosen_delimiter, header, report, recover)
+            yield from records(text, watch, source, chosen_delimiter, header, report, recover)
         except UnicodeDecodeError:
             raise encoding_error(name, source, codec, forced) from None
 
@@ -152,6 +182,10 @@ def _read_header(
     raise _empty(source)
 
 
+#: Rows per :class:`RowBlock`: big enough to make per-block work vanish, small enough to stay in cache.
+BLOCK_ROWS = 4096
+
+
 def _records(
     text: Iterable[str],
     watch: ByteWatch,
@@ -161,6 +195,43 @@ def _records(
     report: Report,
     recover: Callable[[int, int], list[str]],
 ) -> Iterator[TableRow]:
+    """The rows of :func:`_blocks`, each block's plain rows turned into TableRows."""
+    set_source, set_sheet, set_line, set_fmt = PROVENANCE_SLOTS
+    # Small blocks: the caller takes rows one at a time and memory must stay flat.
+    for item in _blocks(text, watch, source, delimiter, header, report, recover, block_rows=256):
+        if type(item) is TableRow:
+            yield item
+            continue
+        assert isinstance(item, RowBlock)
+        headers = item.headers
+        for row, start in zip(item.rows, item.lines):  # noqa: B905 - one line per row
+            prov = new_object(Provenance)
+            set_source(prov, source)
+            set_sheet(prov, None)
+            set_line(prov, start)
+            set_fmt(prov, "csv")
+            # zip(strict=...) would double the cost of building the cells
+            yield TableRow(prov, dict(zip(headers, row)))  # noqa: B905
+
+
+def _blocks(
+    text: Iterable[str],
+    watch: ByteWatch,
+    source: str,
+    delimiter: str,
+    header: bool,
+    report: Report,
+    recover: Callable[[int, int], list[str]],
+    block_rows: int | None = None,
+) -> Iterator[TableRow | RowBlock]:
+    """Read the records: plain rows gathered in blocks, every other non-blank row as a TableRow.
+
+    A plain row has one cell per header and comes before any NUL byte or ``E+`` in the file; a
+    row of empty cells is skipped. Order is kept: a block is handed out before the odd row that
+    ends it. Records are taken from csv a block at a time (the parser's own loop, not ours); the
+    line each starts on follows from how many lines the block took.
+    """
+    block_rows = block_rows or BLOCK_ROWS
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     headers: list[str] = []
     width = -1  # no row has -1 cells: without a header every row takes the positional path
@@ -169,45 +240,43 @@ def _records(
         headers, width, header_line = _read_header(reader, source, lambda: reader.line_num, report)
     line = reader.line_num
     found, broken = False, 0
-    set_source, set_sheet, set_line, set_fmt = PROVENANCE_SLOTS
     while True:
+        chunk: list[list[str]] = []
+        error: csv.Error | None = None
         try:
-            for row in reader:
-                start = line + 1
-                line = reader.line_num
-                if len(row) == width and not watch.suspect:
-                    if any(row):
-                        found = True
-                        prov = new_object(Provenance)
-                        set_source(prov, source)
-                        set_sheet(prov, None)
-                        set_line(prov, start)
-                        set_fmt(prov, "csv")
-                        # zip(strict=...) would double the cost of building the cells
-                        yield TableRow(prov, dict(zip(headers, row)))  # noqa: B905
-                    continue
-                if not any(cell.strip() for cell in row):
-                    continue
-                found = True
-                prov = Provenance(source, None, start, "csv")
-                if not header and not watch.suspect:
-                    yield TableRow(prov, dict(zip(_positions(len(row)), row)))  # noqa: B905
-                else:
-                    yield _odd_row(prov, row, headers, width, header)
+            chunk.extend(itertools.islice(reader, block_rows))  # keeps the records read before an error
         except csv.Error as exc:
+            error = exc
+        end = reader.line_num
+        if chunk:
+            if error is None and end - line == len(chunk):
+                starts: Sequence[int] = range(line + 1, end + 1)
+            else:
+                starts = _starts(chunk, line)
+            line = starts[-1] + _span(chunk[-1]) - 1
+            suspect = watch.suspect
+            if header and not suspect and set(map(len, chunk)) == {width} and all(map(any, chunk)):
+                found = True
+                yield RowBlock(source, None, "csv", None, headers, chunk, list(starts))
+            else:
+                for item in _sorted_rows(chunk, starts, source, headers, width, header, suspect):
+                    found = True
+                    yield item
+        if error is not None:
             start = line + 1
             line = reader.line_num
             found = True
             broken += 1
             prov = Provenance(source, None, start, "csv")
-            if "field larger than field limit" in str(exc):
+            if "field larger than field limit" in str(error):
                 raise _too_large(prov) from None
             values = recover(start, line) if broken <= _RECOVER_LIMIT else []
-            yield _broken_row(prov, str(exc), headers, header, line, values)
-            if "end of data" in str(exc):
+            yield _broken_row(prov, str(error), headers, header, line, values)
+            if "end of data" in str(error):
                 break
             continue
-        break
+        if len(chunk) < block_rows:
+            break
     if found:
         return
     if not header:
@@ -222,6 +291,56 @@ def _records(
             severity=Severity.ERROR,
         )
     )
+
+
+def _span(row: list[str]) -> int:
+    """How many lines a record took: one, plus the line breaks inside its quoted values."""
+    breaks = 0
+    for cell in row:
+        if "\n" in cell or "\r" in cell:
+            breaks += cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+    return 1 + breaks
+
+
+def _starts(chunk: list[list[str]], line: int) -> list[int]:
+    """The line each record of ``chunk`` starts on, the first one after ``line``."""
+    starts = []
+    for row in chunk:
+        starts.append(line + 1)
+        line += _span(row)
+    return starts
+
+
+def _sorted_rows(
+    chunk: list[list[str]],
+    starts: Sequence[int],
+    source: str,
+    headers: list[str],
+    width: int,
+    header: bool,
+    suspect: bool,
+) -> Iterator[TableRow | RowBlock]:
+    """A block of records that are not all plain: runs of plain ones as blocks, the others as rows."""
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row, start in zip(chunk, starts):  # noqa: B905 - one start per record
+        if len(row) == width and not suspect:
+            if any(row):
+                rows.append(row)
+                lines.append(start)
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if rows:
+            yield RowBlock(source, None, "csv", None, headers, rows, lines)
+            rows, lines = [], []
+        prov = Provenance(source, None, start, "csv")
+        if not header and not suspect:
+            yield TableRow(prov, dict(zip(_positions(len(row)), row)))  # noqa: B905
+        else:
+            yield _odd_row(prov, row, headers, width, header)
+    if rows:
+        yield RowBlock(source, None, "csv", None, headers, rows, lines)
 
 
 def _nul_problem(prov: Provenance, column: str | None) -> Problem:

@@ -47,9 +47,9 @@ from migrate.readers.xlsx_safety import (
     scan_sheet,
     sheet_parts,
 )
-from migrate.records import Problem, Provenance, Severity, TableRow
+from migrate.records import Problem, Provenance, RowBlock, Severity, TableRow
 
-__all__ = ["HEADER_SEARCH_ROWS", "read_xlsx", "sheet_kind"]
+__all__ = ["HEADER_SEARCH_ROWS", "read_xlsx", "read_xlsx_blocks", "sheet_kind"]
 
 #: How many rows at the top of a sheet may hold titles before the header row.
 HEADER_SEARCH_ROWS = 20
@@ -93,6 +93,17 @@ def read_xlsx(
         yield from _read_workbook(path, archive, source, header, report, sheets)
     finally:
         archive.close()
+
+
+def read_xlsx_blocks(
+    path: str | os.PathLike[str],
+    *,
+    header: bool = True,
+    source_name: str | None = None,
+    report: Report = ignore_problem,
+) -> Iterator[TableRow | RowBlock]:
+    """Stream a workbook as :func:`read_xlsx` does, plain rows gathered in :class:`RowBlock`."""
+    return read_xlsx(path, header=header, source_name=source_name, report=report)
 
 
 def _engine_error(exc: Exception, source: str, sheet: str | None = None) -> InputFileError:

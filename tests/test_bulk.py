@@ -1,0 +1,250 @@
+"""Bulk validation gives the report the per-row path gives, only faster.
+
+Every test validates the same files twice, ``bulk=True`` and ``bulk=False``, and compares the whole
+report: each problem (code, message, hint, file, line, column, key, severity) in the order it was
+emitted, and the counts per kind. Blocks are kept small so rows meet their duplicates and comments
+across block edges. A spy on :class:`migrate.bulk.BulkUsers` proves the bulk path really ran.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrate import bulk
+from migrate.readers import csv_reader
+from migrate.records import Problem, Severity
+from migrate.validate import ValidationReport, validate
+
+HEADER = ["email", "name", "password", "quota", "language", "accountStatus", "employeeid", "aliases"]
+
+GOOD = ["anna.berg@example.com", "Anna Berg", "Secret#Pass1", "1024", "en_US", "active", "E1", ""]
+
+# (column, value) pairs that make a row interesting: some are fine, some are problems, some only
+# look like problems. Each appears in the corpus on otherwise good rows.
+ODD_VALUES: list[tuple[str, str]] = [
+    ("email", "Upper.Case@Example.COM"),
+    ("email", "  padded@example.com  "),
+    ("email", "bad address@example.com"),
+    ("email", "no-at-sign.example.com"),
+    ("email", "two@@example.com"),
+    ("email", "a@b@example.com"),
+    ("email", ".dot-first@example.com"),
+    ("email", "=eq-first@example.com"),
+    ("email", "plus+tag@example.com"),
+    ("email", "émilie@example.com"),
+    ("email", "#hash-first@example.com"),
+    ("email", "user@bad_domain"),
+    ("email", "user@example.c"),
+    ("email", "user@exa#mple.com"),
+    ("email", ""),
+    ("email", "   "),
+    ("email", "x" * 330 + "@example.com"),
+    ("email", "user@other.example.org"),
+    ("name", ""),
+    ("name", "   "),
+    ("name", "N" * 256),
+    ("name", "  Trimmed Name  "),
+    ("name", "Zoë O'Brien, Jr."),
+    ("password", ""),
+    ("password", "   "),
+    ("password", "short#1A"),
+    ("password", "short1A"),
+    ("password", "nouppercase#1"),
+    ("password", "NoDigits#here"),
+    ("password", "NoSpecial123"),
+    ("password", "  Padded#Pass1  "),
+    ("password", "Inner Space#1"),
+    ("password", "Ünïcode#Pass1"),
+    ("password", "Tab\tInside#1"),
+    ("password", "P#1" + "a" * 5000),
+    ("quota", ""),
+    ("quota", "2 GB"),
+    ("quota", "1,5 GB"),
+    ("quota", "lots"),
+    ("quota", "unlimited"),
+    ("quota", " 512 "),
+    ("language", "de-de"),
+    ("language", "xx"),
+    ("language", ""),
+    ("accountStatus", "Disabled"),
+    ("accountStatus", "maybe"),
+    ("accountStatus", ""),
+    ("employeeid", ""),
+    ("employeeid", "E" * 300),
+    ("aliases", "alias.one@example.com"),
+    ("aliases", "Alias.Two@Example.com, alias.three@example.com"),
+    ("aliases", "alias4@example.com;alias5@example.com"),
+    ("aliases", "alias6@example.com\nalias7@example.com"),
+    ("aliases", "élise@example.com"),
+    ("aliases", "foreign@other.example.org"),
+    ("aliases", "mixed@example.com,foreign2@other.example.org"),
+    ("aliases", "not an address"),
+    ("aliases", "   "),
+    ("aliases", ",,,"),
+    ("aliases", "SMTP:proxy@example.com+smtp:proxy2@example.com"),
+    ("aliases", "shared.alias@example.com"),
+    ("aliases", "anna.berg@example.com"),
+    ("aliases", "user3@example.com"),
+]
+
+
+def _row(address: str, **changes: str) -> list[str]:
+    row = dict(zip(HEADER, GOOD, strict=True))
+    row["email"] = address
+    row.update(changes)
+    return [row[h] for h in HEADER]
+
+
+def _write(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _report_of(paths: list[Path], *, use_bulk: bool, exists: tuple[str, ...] = ()) -> ValidationReport:
+    return validate([str(p) for p in paths], existing_domains=exists, collect=True, bulk=use_bulk)
+
+
+def _summary(report: ValidationReport) -> dict[str, Any]:
+    return {k: (v.rows, v.valid, v.invalid, v.warnings) for k, v in report.summary.items()}
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Small blocks, and a record of how many rows bulk validation settled in each block."""
+    monkeypatch.setattr(csv_reader, "BLOCK_ROWS", 7)
+    settled: list[int] = []
+    real = bulk.BulkUsers.run
+
+    def run(self: bulk.BulkUsers, block: Any) -> Any:
+        clean, others = real(self, block)
+        settled.append(len(block.rows) - sum(1 for o in others if isinstance(o, int)))
+        return clean, others
+
+    monkeypatch.setattr(bulk.BulkUsers, "run", run)
+    yield settled
+
+
+def _assert_same(paths: list[Path], spy: list[int], exists: tuple[str, ...] = ()) -> ValidationReport:
+    fast = _report_of(paths, use_bulk=True, exists=exists)
+    assert sum(spy) > 0, "bulk validation settled no row: the comparison would prove nothing"
+    slow = _report_of(paths, use_bulk=False, exists=exists)
+    assert [p.as_dict() for p in fast.problems] == [p.as_dict() for p in slow.problems]
+    assert _summary(fast) == _summary(slow)
+    assert (fast.errors, fast.warnings) == (slow.errors, slow.warnings)
+    return fast
+
+
+def test_each_odd_value_is_reported_as_the_per_row_path_reports_it(tmp_path: Path, spy: list[int]) -> None:
+    rows = []
+    for number, (column, value) in enumerate(ODD_VALUES):
+        rows.append(_row(f"user{number}@example.com"))
+        rows.append(_row(f"odd{number}@example.com", **{column: value}))
+    report = _assert_same([_write(tmp_path / "users.csv", rows)], spy, exists=("example.com",))
+    codes = {p.code for p in report.problems}
+    # The corpus does hit the problems it is meant to hit.
+    assert {"INVALID_MAIL", "PW_NO_UPPERCASE", "INVALID_QUOTA", "ALIAS_OUTSIDE_DOMAIN", "VALUE_TOO_LONG"} <= codes
+
+
+def test_duplicates_across_blocks_files_and_case_are_reported_in_file_order(tmp_path: Path, spy: list[int]) -> None:
+    first = _write(
+        tmp_path / "users.csv",
+        [_row(f"u{i}@example.com") for i in range(10)]
+        + [_row("U3@EXAMPLE.com"), _row("dup@example.com", password="weak")]  # second row of u3; bad row
+        + [_row(f"v{i}@example.com") for i in range(10)]
+        + [_row("dup@example.com"), _row(" u9@example.com ")],
+    )
+    second = _write(tmp_path / "more-users.csv", [_row("v2@example.com"), _row("w1@example.com")])
+    report = _assert_same([first, second], spy, exists=("example.com",))
+    duplicates = [(p.source, p.line) for p in report.problems if p.code == "DUPLICATE_ADDRESS"]
+    assert duplicates == [(str(first), 12), (str(first), 24), (str(first), 25), (str(second), 2)]
+
+
+def test_rows_that_only_add_fields_are_merged_as_per_row(tmp_path: Path, spy: list[int]) -> None:
+    rows = [_row(f"u{i}@example.com") for i in range(8)]
+    rows.append(["m@example.com", "", "", "", "", "", "", ""])
+    rows.append(["m@example.com", "", "", "", "", "", "", "m.alias@example.com"])
+    rows.append(["m@example.com", "Name Again", "", "", "", "", "", ""])
+    _assert_same([_write(tmp_path / "users.csv", rows)], spy, exists=("example.com",))
+
+
+def test_comments_blank_rows_and_whitespace_rows_are_skipped_as_per_row(tmp_path: Path, spy: list[int]) -> None:
+    rows = [_row(f"u{i}@example.com") for i in range(5)]
+    rows += [["# a comment", "", "", "", "", "", "", ""], ["  #u99@example.com", "x", "", "", "", "", "", ""]]
+    rows += [
+        ["", "", "", "", "", "", "", ""],
+        [" ", " ", "", "", "", "", "", " "],
+        ["", "# late comment", "", "", "", "", "", ""],
+    ]
+    rows += [_row(f"w{i}@example.com") for i in range(5)]
+    _assert_same([_write(tmp_path / "users.csv", rows)], spy, exists=("example.com",))
+
+
+def test_per_user_aliases_claimed_twice_or_owned_by_accounts_and_unknown_domains(
+    tmp_path: Path, spy: list[int]
+) -> None:
+    rows = [_row(f"u{i}@example.com") for i in range(6)]
+    rows += [_row("a@example.com", aliases="shared@example.com"), _row("b@example.com", aliases="shared@example.com")]
+    rows += [_row("c@example.com", aliases="u1@example.com"), _row("d@nowhere.example", aliases="x@nowhere.example")]
+    rows += [_row(f"e{i}@elsewhere.example") for i in range(9)]
+    _assert_same([_write(tmp_path / "users.csv", rows)], spy, exists=("example.com",))
+
+
+def test_forwardings_and_members_not_in_the_input_are_warned_about_alike(tmp_path: Path, spy: list[int]) -> None:
+    header = [*HEADER, "forwarding"]
+    domains = _write(tmp_path / "domains.csv", [["example.com", "Example", "", "", "", "", "", ""]])
+    rows = [[*_row(f"u{i}@example.com"), ""] for i in range(6)]
+    rows += [
+        [*_row("f1@example.com"), "u1@example.com,ghost@example.com"],
+        [*_row("f2@example.com"), "someone@other.example.org"],
+        [*_row("f3@example.com"), "not an address"],
+        [*_row("f4@example.com", aliases="foreign@other.example.org"), "bad address"],
+        [*_row("f5@example.com"), "u2@example.com;ghost@example.com"],
+    ]
+    users = _write(tmp_path / "users.csv", rows, header)
+    _write(domains, [["example.com", "Example"]], ["domain", "name"])
+    report = _assert_same([domains, users], spy)
+    assert "MEMBER_NOT_IN_INPUT" in {p.code for p in report.problems}
+
+
+def test_a_domains_own_password_policy_is_applied_in_bulk_too(tmp_path: Path, spy: list[int]) -> None:
+    domains = _write(
+        tmp_path / "domains.csv", [["strict.example", "12"], ["example.com", ""]], ["domain", "minPasswordLength"]
+    )
+    rows = [_row(f"u{i}@example.com") for i in range(5)]
+    rows += [_row(f"s{i}@strict.example") for i in range(5)]  # Secret#Pass1 is 12 characters: fine
+    rows += [_row("short@strict.example", password="Secret#Pas1"), _row("ok@example.com", password="Secret#Pa1")]
+    report = _assert_same([domains, _write(tmp_path / "users.csv", rows)], spy)
+    assert [p.line for p in report.problems if p.code.startswith("PW_")] == [12]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_mixes_of_good_and_odd_rows_give_the_same_report(tmp_path: Path, spy: list[int], seed: int) -> None:
+    pick = random.Random(seed)
+    emails = [f"user{i}@example.com" for i in range(40)] + ["Other@Example.com", "x@other.example.org"]
+    rows = []
+    for _ in range(pick.randint(20, 120)):
+        row = _row(pick.choice(emails) if pick.random() < 0.3 else f"r{pick.getrandbits(32)}@example.com")
+        for _ in range(pick.choice((0, 0, 0, 1, 2))):
+            column, value = pick.choice(ODD_VALUES)
+            row[HEADER.index(column)] = value
+        rows.append(row)
+    files = [_write(tmp_path / "users.csv", rows)]
+    if seed % 3 == 0:
+        files.append(_write(tmp_path / "users-2.csv", rows[: len(rows) // 3]))
+    _assert_same(files, spy, exists=("example.com",) if seed % 2 else ())
+
+
+def test_a_quick_problem_equals_the_constructed_one() -> None:
+    made = Problem("INVALID_MAIL", "m", "h", source="f.csv", sheet=None, line=3, column="aliases", key="k@x.com")
+    assert Problem.quick("INVALID_MAIL", "m", "h", "f.csv", None, 3, "aliases", "k@x.com") == made
+    assert Problem.quick("X", "m", "h", "f.csv", None, 3, None, "").key is None
+    assert made.severity is Severity.ERROR
