@@ -139,7 +139,7 @@ class _Block:
 
     def __init__(self, block: RowBlock, columns: dict[str, int], bits: dict[str, int]) -> None:
         self.block = block
-        self.cells: list[tuple[str, ...]] = list(zip(*block.rows))  # noqa: B905 - one tuple per column
+        self.cells = block.by_column()
         self.count = len(block.rows)
         self.columns = columns
         self.bits = bits

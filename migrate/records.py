@@ -7,7 +7,7 @@ can fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -210,6 +210,7 @@ class RowBlock:
         lines: The line (row number) each row starts on.
         typed: Header -> spreadsheet type for columns that hold a number, date or bool in every
             row of the block (see :attr:`TableRow.types`).
+        columns: The same cells column by column, when the reader read them that way.
     """
 
     source: str
@@ -217,9 +218,16 @@ class RowBlock:
     fmt: str
     kind: str | None
     headers: list[str]
-    rows: list[list[str]]
+    rows: Sequence[Sequence[str]]
     lines: list[int]
     typed: dict[str, str] = field(default_factory=dict)
+    columns: list[tuple[str, ...]] | None = None
+
+    def by_column(self) -> list[tuple[str, ...]]:
+        """The cells column by column (as the reader had them, or transposed once here)."""
+        if self.columns is None:
+            self.columns = list(zip(*self.rows))  # noqa: B905 - every row has one cell per header
+        return self.columns
 
     def row(self, index: int) -> TableRow:
         """Return row ``index`` as the :class:`TableRow` a row-by-row reader would have given."""

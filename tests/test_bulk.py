@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from migrate import bulk
-from migrate.readers import csv_reader
+from migrate.readers import tabular
 from migrate.records import Problem, Severity
 from migrate.validate import ValidationReport, validate
 
@@ -120,7 +120,7 @@ def _summary(report: ValidationReport) -> dict[str, Any]:
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Small blocks, and a record of how many rows bulk validation settled in each block."""
-    monkeypatch.setattr(csv_reader, "BLOCK_ROWS", 7)
+    monkeypatch.setattr(tabular, "BLOCK_ROWS", 7)
     settled: list[int] = []
     real = bulk.BulkUsers.run
 
@@ -248,3 +248,78 @@ def test_a_quick_problem_equals_the_constructed_one() -> None:
     assert Problem.quick("INVALID_MAIL", "m", "h", "f.csv", None, 3, "aliases", "k@x.com") == made
     assert Problem.quick("X", "m", "h", "f.csv", None, 3, None, "").key is None
     assert made.severity is Severity.ERROR
+
+
+def _workbook(path: Path, rows: list[list[Any]], header: list[str] = HEADER, *, title: bool = False) -> Path:
+    """A workbook with a Users sheet; numbers, dates and booleans are written as such."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Users")
+    first = 0
+    if title:
+        sheet.write_string(0, 0, "Staff list, December")
+        first = 2
+    sheet.write_row(first, 0, header)
+    for number, row in enumerate(rows, first + 1):
+        for column, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                sheet.write_boolean(number, column, value)
+            elif isinstance(value, (int, float)):
+                sheet.write_number(number, column, value)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(
+                    number, column, dt.datetime.combine(value, dt.time()), book.add_format({"num_format": "yyyy-mm-dd"})
+                )
+            elif isinstance(value, str) and value.startswith("="):
+                sheet.write_formula(number, column, value, None, "42")
+            else:
+                sheet.write_string(number, column, value)
+    book.close()
+    return path
+
+
+def test_workbook_rows_give_the_same_report(tmp_path: Path, spy: list[int]) -> None:
+    import datetime as dt
+
+    def typed(address: str, **changes: Any) -> list[Any]:
+        row: list[Any] = _row(address)
+        row[HEADER.index("quota")] = 1024
+        for column, value in changes.items():
+            row[HEADER.index(column)] = value
+        return row
+
+    odd: list[list[Any]] = [
+        typed("num-id@example.com", employeeid=12345),  # Excel kept an ID as a number: a warning
+        typed("date-name@example.com", name=dt.date(2024, 3, 1)),
+        typed("float-quota@example.com", quota=1.5),
+        typed("text-quota@example.com", quota="2 GB"),
+        typed("bool-status@example.com", accountStatus=True),
+        typed("sci@example.com", employeeid="1.23457E+11"),
+        typed("formula@example.com", name="=1+41"),
+        [None] * len(HEADER),  # a blank row in the middle
+        typed("odd@example.com", aliases="foreign@other.example.org"),
+        typed("u3@example.com"),  # a duplicate
+        [*typed("ragged@example.com"), "beyond the header"],
+    ]
+    # Each odd row among plain ones, so the blocks around it are checked by column.
+    rows: list[list[Any]] = [typed(f"u{i}@example.com") for i in range(30)]
+    for number, row in enumerate(odd):
+        rows.append(row)
+        rows += [typed(f"p{number}.{i}@example.com") for i in range(8)]
+    rows += [typed(f"w{i}@example.com", aliases=f"a{i}@example.com") for i in range(30)]
+    _assert_same([_workbook(tmp_path / "staff.xlsx", rows, title=True)], spy, exists=("example.com",))
+
+
+def test_workbook_of_text_only_rows_with_blank_lines_gives_the_same_report(tmp_path: Path, spy: list[int]) -> None:
+    rows: list[list[Any]] = []
+    for i in range(40):
+        rows.append(_row(f"u{i}@example.com"))
+        if i % 9 == 0:
+            rows.append([None] * len(HEADER))
+    rows.append(_row("Bad Address@example.com"))
+    _assert_same([_workbook(tmp_path / "staff.xlsx", rows)], spy, exists=("example.com",))

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from migrate.errors import InputFileError
+from migrate.readers import tabular
 from migrate.readers.csv_detect import (
     CHUNK_SIZE,
     SAMPLE_SIZE,
@@ -42,7 +43,7 @@ from migrate.readers.tabular import (
 )
 from migrate.records import Problem, Provenance, RowBlock, Severity, TableRow
 
-__all__ = ["BLOCK_ROWS", "FIELD_SIZE_LIMIT", "read_csv", "read_csv_blocks"]
+__all__ = ["FIELD_SIZE_LIMIT", "read_csv", "read_csv_blocks"]
 
 # Broken records re-read for their values per file (each re-read scans from the file's start).
 _RECOVER_LIMIT = 100
@@ -182,10 +183,6 @@ def _read_header(
     raise _empty(source)
 
 
-#: Rows per :class:`RowBlock`: big enough to make per-block work vanish, small enough to stay in cache.
-BLOCK_ROWS = 4096
-
-
 def _records(
     text: Iterable[str],
     watch: ByteWatch,
@@ -231,7 +228,7 @@ def _blocks(
     ends it. Records are taken from csv a block at a time (the parser's own loop, not ours); the
     line each starts on follows from how many lines the block took.
     """
-    block_rows = block_rows or BLOCK_ROWS
+    block_rows = block_rows or tabular.BLOCK_ROWS
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     headers: list[str] = []
     width = -1  # no row has -1 cells: without a header every row takes the positional path

@@ -14,6 +14,7 @@ from typing import Any
 from migrate.records import Problem, Provenance, Severity
 
 __all__ = [
+    "BLOCK_ROWS",
     "PROVENANCE_SLOTS",
     "Report",
     "ignore_problem",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 Report = Callable[[Problem], None]
+
+#: Rows per :class:`~migrate.records.RowBlock`: large enough that per-block work vanishes, small
+#: enough to stay in the processor's cache while a block is checked (measured: 4096 beat 512-16384).
+BLOCK_ROWS = 4096
 
 #: ``object.__new__``, bound once for the hot loops.
 new_object = object.__new__

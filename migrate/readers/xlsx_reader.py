@@ -14,6 +14,7 @@ dates in ISO) and records each non-text cell's type so the model can tell "this 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import os
 import zipfile
@@ -21,6 +22,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from migrate.errors import InputFileError
+from migrate.readers import tabular
 from migrate.readers.tabular import (
     PROVENANCE_SLOTS,
     Report,
@@ -87,10 +89,23 @@ def read_xlsx(
         InputFileError: Not a workbook, damaged, a zip or entity bomb, a requested sheet missing,
             or no data at all.
     """
+    return _read(path, header, source_name, report, sheets, limits, blocks=False)  # type: ignore[return-value]
+
+
+def _read(
+    path: str | os.PathLike[str],
+    header: bool,
+    source_name: str | None,
+    report: Report,
+    sheets: Collection[str] | None,
+    limits: ArchiveLimits,
+    *,
+    blocks: bool,
+) -> Iterator[TableRow | RowBlock]:
     source = source_name if source_name is not None else os.fspath(path)
     archive = open_archive(path, source=source, limits=limits)
     try:
-        yield from _read_workbook(path, archive, source, header, report, sheets)
+        yield from _read_workbook(path, archive, source, header, report, sheets, blocks)
     finally:
         archive.close()
 
@@ -102,8 +117,12 @@ def read_xlsx_blocks(
     source_name: str | None = None,
     report: Report = ignore_problem,
 ) -> Iterator[TableRow | RowBlock]:
-    """Stream a workbook as :func:`read_xlsx` does, plain rows gathered in :class:`RowBlock`."""
-    return read_xlsx(path, header=header, source_name=source_name, report=report)
+    """Stream a workbook as :func:`read_xlsx` does, plain rows gathered in :class:`RowBlock`.
+
+    The same rows in the same order with the same problems; rows with nothing to report that
+    share their cell types come in blocks, for callers that check them a column at a time.
+    """
+    return _read(path, header, source_name, report, None, DEFAULT_LIMITS, blocks=True)
 
 
 def _engine_error(exc: Exception, source: str, sheet: str | None = None) -> InputFileError:
@@ -178,7 +197,8 @@ def _read_workbook(
     header: bool,
     report: Report,
     wanted: Collection[str] | None,
-) -> Iterator[TableRow]:
+    blocks: bool,
+) -> Iterator[TableRow | RowBlock]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     parts = sheet_parts(archive)
@@ -219,7 +239,7 @@ def _read_workbook(
                 )
             reader = _SheetReader(source, name, kind, start[1] if start else 0, scan.marks, report)
             try:
-                yield from reader.rows(rows, header)
+                yield from reader.rows(rows, header, blocks)
             except CalamineError as exc:
                 raise _engine_error(exc, source, name) from None
             content = content or reader.content or reader.data_rows
@@ -253,10 +273,10 @@ class _SheetReader:
         self.content = False  # a header or a row was found
         self.data_rows = False  # a row below the header was found
 
-    def rows(self, rows: Iterator[list[Any]], header: bool) -> Iterator[TableRow]:
+    def rows(self, rows: Iterator[list[Any]], header: bool, blocks: bool = False) -> Iterator[TableRow | RowBlock]:
         """Yield the sheet's data rows; rows are numbered from 1 as Excel shows them."""
         if not header:
-            yield from self._data(enumerate(rows, 1), None, 0)
+            yield from self._data(enumerate(rows, 1), None, 0, blocks)
             if not self.data_rows:
                 self._no_data("the sheet is empty")
             return
@@ -283,14 +303,18 @@ class _SheetReader:
         headers, width = unique_headers(
             texts, prov, self.report, label=lambda position: f"column {column_letters(self.first_column + position)}"
         )
-        numbered = itertools.chain(enumerate(top[at + 1 :], at + 2), enumerate(rows, len(top) + 1))
-        yield from self._data(numbered, headers, width)
+        if blocks:
+            yield from self._data(enumerate(top[at + 1 :], at + 2), headers, width, blocks)
+            yield from self._column_blocks(rows, len(top) + 1, headers, width)
+        else:
+            numbered = itertools.chain(enumerate(top[at + 1 :], at + 2), enumerate(rows, len(top) + 1))
+            yield from self._data(numbered, headers, width, blocks)
         if not self.data_rows:
             self._no_data("the sheet has a header but no data rows", prov.line)
 
     def _data(
-        self, numbered: Iterator[tuple[int, list[Any]]], headers: list[str] | None, width: int
-    ) -> Iterator[TableRow]:
+        self, numbered: Iterator[tuple[int, list[Any]]], headers: list[str] | None, width: int, blocks: bool
+    ) -> Iterator[TableRow | RowBlock]:
         # Rows of one sheet share a handful of type patterns: what to convert is worked out once
         # per pattern, so a row of text costs a list copy and a dict.
         plans: dict[tuple[type, ...], tuple[tuple[int, ...], bool]] = {}
@@ -299,6 +323,13 @@ class _SheetReader:
         keys = headers or []
         found = False
         set_source, set_sheet, set_line, set_fmt = PROVENANCE_SLOTS
+        # With blocks, plain rows that share their cell types are gathered (with a header only:
+        # a block has one list of column names).
+        blocks = blocks and headers is not None
+        block_rows: list[list[Any]] = []
+        block_lines: list[int] = []
+        block_types: dict[str, str] = {}
+        limit = tabular.BLOCK_ROWS
         for line, row in numbered:
             if headers is None:
                 width = len(row)
@@ -311,43 +342,128 @@ class _SheetReader:
             values = row[:width]
             if len(values) < width:
                 values += [""] * (width - len(values))
-            prov = new_object(Provenance)
-            set_source(prov, source)
-            set_sheet(prov, sheet)
-            set_line(prov, line)
-            set_fmt(prov, "xlsx")
-            problems: list[Problem] = []
             types: dict[str, str] = {}
+            lost: list[int] = []
             for index in convert:
                 value = values[index]
                 if type(value) is float and value.is_integer() and -EXACT_LIMIT < value < EXACT_LIMIT:
                     values[index] = "%d" % value  # noqa: UP031 - the common case, inlined; fastest form
                     types[keys[index]] = "number"
                     continue
-                text, cell_type, lost = cell_text(value)
+                text, cell_type, digits_lost = cell_text(value)
                 values[index] = text
                 if cell_type is not None:
                     types[keys[index]] = cell_type
-                if lost:
-                    problems.append(lost_digits(prov, keys[index], text))
-            if "E+" in "\x1f".join(values):
+                if digits_lost:
+                    lost.append(index)
+            scientific = "E+" in "\x1f".join(values)
+            marked = bool(marks) and line in marks
+            ragged = len(row) > width and (typed_extra or any(row[width:]))
+            if not (lost or scientific or marked or ragged):
+                if not convert and not any(values):
+                    continue  # a blank row
+                if not found:
+                    found = self.data_rows = True
+                if blocks:
+                    if types != block_types and block_rows:
+                        yield RowBlock(source, sheet, "xlsx", kind, keys, block_rows, block_lines, block_types)
+                        block_rows, block_lines = [], []
+                    block_types = types
+                    block_rows.append(values)
+                    block_lines.append(line)
+                    if len(block_rows) == limit:
+                        yield RowBlock(source, sheet, "xlsx", kind, keys, block_rows, block_lines, block_types)
+                        block_rows, block_lines = [], []
+                    continue
+                prov = new_object(Provenance)
+                set_source(prov, source)
+                set_sheet(prov, sheet)
+                set_line(prov, line)
+                set_fmt(prov, "xlsx")
+                yield TableRow(prov, dict(zip(keys, values)), kind, [], types)  # noqa: B905
+                continue
+            prov = Provenance(source, sheet, line, "xlsx")
+            problems = [lost_digits(prov, keys[index], values[index]) for index in lost]
+            if scientific:
                 problems.extend(
                     flagged
                     for key, value in zip(keys, values)  # noqa: B905 - values has one per key
                     if (flagged := scientific_problem(prov, key, value)) is not None
                 )
-            blank = not convert and not any(values)
-            if marks and line in marks:
+            if marked:
                 problems.extend(self._marked(prov, marks[line], keys))
-                blank = False
-            if len(row) > width and (typed_extra or any(row[width:])):
+            if ragged:
                 problems.append(self._ragged(prov, row, width))
-                blank = False
-            if blank:
-                continue
             if not found:
                 found = self.data_rows = True
+            if block_rows:
+                yield RowBlock(source, sheet, "xlsx", kind, keys, block_rows, block_lines, block_types)
+                block_rows, block_lines = [], []
             yield TableRow(prov, dict(zip(keys, values)), kind, problems, types)  # noqa: B905
+        if block_rows:
+            yield RowBlock(source, sheet, "xlsx", kind, keys, block_rows, block_lines, block_types)
+
+    def _column_blocks(
+        self, rows: Iterator[list[Any]], line: int, headers: list[str], width: int
+    ) -> Iterator[TableRow | RowBlock]:
+        """Rows taken a block at a time and checked by column; a block with anything odd row by row.
+
+        The same rows, values, types and problems as :meth:`_data`: a block is plain when its
+        rows are as wide as each other, each column holds one type (text, or whole numbers Excel
+        shows without a fraction), no text has ``E+``, no cell past the header holds anything
+        and no formula was marked on its lines. Blank rows are dropped, as :meth:`_data` does.
+        """
+        limit = tabular.BLOCK_ROWS
+        marked = sorted(self.marks)
+        while True:
+            chunk = list(itertools.islice(rows, limit))
+            if not chunk:
+                return
+            lines = range(line, line + len(chunk))
+            line += len(chunk)
+            has_marks = bisect.bisect_left(marked, lines.start) < bisect.bisect_left(marked, lines.stop)
+            columns = None if has_marks else self._plain_columns(chunk, width)
+            if columns is None:
+                yield from self._data(zip(lines, chunk), headers, width, True)  # noqa: B905 - a line per row
+                continue
+            cells, typed = columns
+            keep = _filled_rows(cells) if not typed else None
+            if keep is not None:
+                if not keep:
+                    continue
+                cells = [tuple(column[i] for i in keep) for column in cells]
+                lines = [lines[i] for i in keep]  # type: ignore[assignment]
+            if not self.data_rows:
+                self.data_rows = True
+            types = {headers[index]: "number" for index in typed}
+            rows_of = list(zip(*cells))  # noqa: B905 - equal columns
+            yield RowBlock(self.source, self.sheet, "xlsx", self.kind, headers, rows_of, list(lines), types, cells)
+
+    @staticmethod
+    def _plain_columns(chunk: list[list[Any]], width: int) -> tuple[list[tuple[Any, ...]], list[int]] | None:
+        """A chunk's first ``width`` columns as text, and which were whole numbers; None if odd."""
+        widths = set(map(len, chunk))
+        if len(widths) != 1:
+            return None
+        columns = list(zip(*chunk))  # noqa: B905 - every row has the same width
+        if len(columns) > width:
+            if any(set(extra) != {""} for extra in columns[width:]):
+                return None  # a value, or a typed cell, past the header: ragged rows
+            del columns[width:]
+        elif len(columns) < width:
+            columns.extend([("",) * len(chunk)] * (width - len(columns)))
+        typed: list[int] = []
+        for index, column in enumerate(columns):
+            kinds = set(map(type, column))
+            if kinds == {str}:
+                if "E+" in "\x1f".join(column):
+                    return None
+                continue
+            if kinds != {float} or not all(v.is_integer() and -EXACT_LIMIT < v < EXACT_LIMIT for v in column):
+                return None
+            columns[index] = tuple("%d" % v for v in column)  # noqa: UP031 - as _data renders them
+            typed.append(index)
+        return columns, typed
 
     def _marked(self, prov: Provenance, marks: list[CellMark], keys: list[str]) -> Iterator[Problem]:
         for mark in marks:
@@ -381,6 +497,14 @@ class _SheetReader:
             hint="give the column a header, or delete the value",
             column=column_letters(self.first_column + extra[0] + 1),
         )
+
+
+def _filled_rows(columns: list[tuple[Any, ...]]) -> list[int] | None:
+    """Indices of the rows with a value in some column, or None when every row has one."""
+    if any("" not in column for column in columns):
+        return None
+    count = len(columns[0]) if columns else 0
+    return [i for i in range(count) if any(column[i] for column in columns)]
 
 
 def _plan(signature: tuple[type, ...], width: int) -> tuple[tuple[int, ...], bool]:
