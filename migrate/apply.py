@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -248,16 +248,19 @@ async def apply_plan(
             runner.finish_row(row, "invalid" if code.startswith("PW_") else "skipped", code, message)
         elif row.pending == 0:
             runner.finish_row(row)
-    semaphore = asyncio.Semaphore(max(1, options.concurrency))
 
-    async def bounded(op: Operation) -> None:
-        async with semaphore:
+    async def worker(queue: Iterator[Operation]) -> None:
+        for op in queue:  # the workers share one iterator: each op is taken once, in plan order
             await runner.run_op(op)
 
     stages = sorted({op.stage for op in plan.operations})
     for stage in stages:
+        # ``concurrency`` workers rather than one task per operation behind a semaphore: 10,000
+        # waiting tasks cost 50 ms to set up at each stage start and CPU at every hand-over.
+        ops = [op for op in plan.operations if op.stage == stage]
+        queue = iter(ops)
         # The barrier: every operation of this stage ends before the next stage starts.
-        await asyncio.gather(*(bounded(op) for op in plan.operations if op.stage == stage))
+        await asyncio.gather(*(worker(queue) for _ in range(min(max(1, options.concurrency), len(ops)))))
     for row in runner.rows.values():
         if not row.done:
             runner.finish_row(row, "skipped", "ABORTED", "not attempted: the run was stopped before this row")

@@ -102,7 +102,7 @@ def _secrets(entries: Sequence[Entry]) -> list[str]:
                 found.append(value.strip())
             if entry.obj is not None and getattr(entry.obj, name, None):
                 found.append(str(getattr(entry.obj, name)))
-    return found
+    return list(dict.fromkeys(found))  # a row's field and its model hold the same value: learn it once
 
 
 def _journal_path(options: ImportOptions) -> str:
