@@ -31,6 +31,7 @@ from migrate.records import Problem, RowBlock
 
 if TYPE_CHECKING:
     from migrate.mapping_mapper import Mapper
+    from migrate.split import Split, Stream
 
 __all__ = ["BULK_FIELDS", "BulkChecker", "BulkCount", "BulkUsers"]
 
@@ -500,12 +501,41 @@ class BulkChecker:
     Args:
         ctx: The run context (domains' own password policies).
         check: The cross-row checks clean rows are added to.
+        processes: How many processes may check one big file (1: this one only).
     """
 
-    def __init__(self, ctx: Context, check: CrossCheck) -> None:
+    def __init__(self, ctx: Context, check: CrossCheck, processes: int = 1) -> None:
         self.ctx = ctx
         self.check = check
+        self.processes = processes
         self._users: dict[tuple[tuple[str, str, str], ...], BulkUsers] = {}
+
+    def split(self, path: str, block: RowBlock, mapper: Mapper, stream: Stream) -> Split | None:
+        """Start checking the second part of a big file in a second process (migrate.split).
+
+        Only for a file whose rows are checked in bulk from its first block on: the fork pays
+        only when most rows are. ``stream`` reads the file anew (see :func:`start_split`).
+        """
+        if not self.processes > 1 or self._plan(mapper, block) is None:
+            return None
+        from migrate.split import start_split
+
+        notes = mapper.notes_given()
+        return start_split(path, block, self.check, stream, lambda: mapper.notes_given() == notes)
+
+    def _plan(self, mapper: Mapper, block: RowBlock) -> BulkUsers | None:
+        """The bulk checker for the block's rows, or None when they are mapped another way."""
+        # Map as map_row would on the first row it does not skip (a row of blank cells).
+        first = next((i for i, row in enumerate(block.rows) if not all(map(_blank, row))), None)
+        if first is None:
+            return None
+        plan = mapper.plain_copies(block.row(first))
+        if plan is None or plan[0] != "user" or not BulkUsers.accepts(plan[1]):
+            return None
+        users = self._users.get(plan[1])
+        if users is None:
+            users = self._users[plan[1]] = BulkUsers(plan[1], self.ctx, self.check, mapper.profile.comment)
+        return users
 
     def run(self, mapper: Mapper, block: RowBlock) -> tuple[int, Sequence[int | BulkCount]]:
         """Check ``block``'s rows in bulk where they allow it.
@@ -514,15 +544,5 @@ class BulkChecker:
             How many rows were clean, and the others in row order: a row index for the per-row
             path, or a row settled here with its problem (see :meth:`BulkUsers.run`).
         """
-        everything = range(len(block.rows))
-        # Map as map_row would on the first row it does not skip (a row of blank cells).
-        first = next((i for i, row in enumerate(block.rows) if not all(map(_blank, row))), None)
-        if first is None:
-            return 0, everything
-        plan = mapper.plain_copies(block.row(first))
-        if plan is None or plan[0] != "user" or not BulkUsers.accepts(plan[1]):
-            return 0, everything
-        users = self._users.get(plan[1])
-        if users is None:
-            users = self._users[plan[1]] = BulkUsers(plan[1], self.ctx, self.check, mapper.profile.comment)
-        return users.run(block)
+        users = self._plan(mapper, block)
+        return (0, range(len(block.rows))) if users is None else users.run(block)

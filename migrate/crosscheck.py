@@ -7,6 +7,7 @@ be decided at the end (a domain may be defined after its users; a member may be 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from migrate.model import Account, Admin, Alias, Domain, MailingList, User, fiel
 from migrate.model_fields import SPECS
 from migrate.records import Problem, Provenance, Severity
 
-__all__ = ["CrossCheck", "merge_partials"]
+__all__ = ["CheckDelta", "CrossCheck", "merge_partials"]
 
 # One bit per field, so "which fields did the first row with this key give" costs an int per key.
 _FIELD_BITS: dict[str, dict[str, int]] = {
@@ -78,6 +79,16 @@ class _Places:
 def _first(value: int) -> tuple[int, str, int]:
     """Split an index value into (place, kind, field mask)."""
     return value & (1 << 48) - 1, _KIND_NAMES[value >> 48 & 0x7], value >> 51
+
+
+@dataclass(slots=True)
+class CheckDelta:
+    """What a CrossCheck learnt since a :meth:`CrossCheck.mark`, to merge into another copy."""
+
+    addresses: dict[str, int]
+    aliases: dict[str, tuple[int, str | None, str]]
+    refs: dict[str, tuple[int, str | None, str]]
+    domains: dict[str, tuple[int, str, int]]  # domain -> (first place, its key, added count)
 
 
 @dataclass(slots=True)
@@ -146,6 +157,55 @@ class CrossCheck:
         held = self._per_user_aliases.get(alias)
         if held is None or place < held[0]:
             self._per_user_aliases[alias] = (place, column, owner)
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the facts stand now, for :meth:`since` (in a forked copy, see migrate.split)."""
+        counts = tuple(use.count for use in self._domain_uses.values())
+        sizes = (len(self._addresses), len(self._per_user_aliases), len(self._refs), len(self._domain_uses))
+        others = (len(self._admins), len(self._domains), len(self._alias_domains))
+        return (*sizes, *others, *counts)
+
+    def since(self, mark: tuple[int, ...]) -> CheckDelta | None:
+        """The facts added after ``mark``; None when some could not be merged elsewhere.
+
+        Dicts keep insertion order and no key is ever removed, so what came after the mark is
+        the tail of each. Only facts of mail accounts are carried: a delta that saw domains or
+        admins is refused.
+        """
+        addresses, aliases, refs, domains, admins, domain_keys, alias_domains = mark[:7]
+        if (len(self._admins), len(self._domains), len(self._alias_domains)) != (admins, domain_keys, alias_domains):
+            return None
+        before = dict(zip(itertools.islice(self._domain_uses, domains), mark[7:]))  # noqa: B905 - one count each
+        return CheckDelta(
+            dict(itertools.islice(self._addresses.items(), addresses, None)),
+            dict(itertools.islice(self._per_user_aliases.items(), aliases, None)),
+            dict(itertools.islice(self._refs.items(), refs, None)),
+            {
+                domain: (use.first, use.key, use.count - before.get(domain, 0))
+                for domain, use in self._domain_uses.items()
+                if use.count != before.get(domain, 0)
+            },
+        )
+
+    def merge(self, delta: CheckDelta | None) -> bool:
+        """Add another copy's facts (learnt from rows after all of ours); False if they clash.
+
+        They clash when an address is indexed here and there (a duplicate whose report depends
+        on which row comes first); nothing is merged then.
+        """
+        if delta is None or not self._addresses.keys().isdisjoint(delta.addresses.keys()):
+            return False
+        self._addresses.update(delta.addresses)
+        for alias, (place, column, owner) in delta.aliases.items():
+            self.claim_alias(alias, place, column, owner)
+        refs = self._refs
+        for target, held in delta.refs.items():
+            mine = refs.get(target)
+            if mine is None or held[0] < mine[0]:
+                refs[target] = held
+        for domain, (place, key, count) in delta.domains.items():
+            self.use_domain(domain, key, place, count)
+        return True
 
     def refer(self, targets: Iterable[str] | None, domain: str, place: int, column: str | None, key: str) -> None:
         """Record the same-domain members or forwardings of ``key`` (checked at the end)."""

@@ -7,6 +7,7 @@ and rejects can point back at the exact place in the admin's file.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from migrate.records import Problem, Provenance, Record, RowBlock, TableRow
 if TYPE_CHECKING:
     from migrate.bulk import BulkChecker, BulkCount
     from migrate.crosscheck import CrossCheck
+    from migrate.mapping_mapper import Mapper
+    from migrate.split import Split
+    from migrate.tally import Merged
 
 __all__ = ["Entry", "InputOptions", "load", "load_checked", "load_file"]
 
@@ -101,11 +105,11 @@ def _chain_reporting(
 
 def _tabular(
     path: str, fmt: str, options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
-) -> Iterator[Entry | BulkCount]:
+) -> Iterator[Entry | BulkCount | Merged]:
     # Imported here so `validate` of an LDIF never pays for the mapping machinery.
     from migrate.mapping import Mapper, detect_profile, load_profile
 
-    read = read_table if bulk is None else read_table_blocks
+    read: Callable[..., Iterable[TableRow | RowBlock]] = read_table if bulk is None else read_table_blocks
 
     profile = load_profile(options.mapping) if options.mapping else None
     header = profile.header if profile else True
@@ -114,9 +118,8 @@ def _tabular(
     # While the profile is still unknown, hold the reader's file-level notes back: a headerless
     # file read as if it had a header produces notes (duplicate headers...) that are not true.
     held: list[Problem] = []
-    rows: Iterable[TableRow | RowBlock] = read(
-        path, fmt, encoding=encoding, delimiter=delimiter, header=header, report=report if profile else held.append
-    )
+    reread = functools.partial(read, path, fmt, encoding=encoding, delimiter=delimiter, header=header)
+    rows: Iterable[TableRow | RowBlock] = reread(report=report if profile else held.append)
     if profile is None:
         iterator = iter(rows)
         first = next(iterator, None)
@@ -130,45 +133,81 @@ def _tabular(
         if profile.header != header or (profile.delimiter and not options.delimiter) or profile.encoding:
             # The detected profile reads the file differently (positional columns, fixed
             # delimiter): read it again with its options.
-            rows = read(
+            reread = functools.partial(
+                read,
                 path,
                 fmt,
                 encoding=options.encoding or profile.encoding,
                 delimiter=options.delimiter or profile.delimiter,
                 header=profile.header,
-                report=report,
             )
+            rows = reread(report=report)
         else:
             for problem in held:
                 report(problem)
             rows = _chain_reporting(first, iterator, held, report)
     mapper = Mapper(profile, report=report)
     seen = 0
-    for item in rows:
-        pending: Iterable[TableRow | BulkCount]
-        if type(item) is RowBlock:
-            seen += len(item.rows)
-            pending = item.table_rows() if bulk is None else _settle(item, *bulk.run(mapper, item))
-        else:
-            assert isinstance(item, TableRow)
-            seen += 1
-            pending = (item,)
-        for row in pending:
-            if not isinstance(row, TableRow):
-                yield row  # what bulk validation settled
-                continue
-            record = mapper.map_row(row)
-            if record is None:
-                # A row the profile skips (blank, comment) may still carry what the reader found
-                # wrong with it (an unclosed quote that swallowed its cells): never lose that.
-                for problem in row.problems:
-                    report(problem)
-                continue
-            obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
-            _learn(ctx, obj)
-            yield Entry(record, obj, problems)
+    split: Split | None = None
+    tried = bulk is None or fmt != "csv"
+    try:
+        for item in rows:
+            if not tried and type(item) is RowBlock:
+                # A big file's second part may be checked by a second process meanwhile.
+                tried = True
+                assert bulk is not None
+                split = bulk.split(path, item, mapper, functools.partial(_stream, reread, mapper, bulk, ctx))
+            if split is not None and split.owns(item):
+                merged, split = split.join(), None
+                if merged is not None:
+                    yield merged
+                    return
+                # The second part is read here after all, row by row as ever.
+            seen += len(item.rows) if type(item) is RowBlock else 1
+            yield from _process(item, mapper, bulk, ctx, report)
+    finally:
+        if split is not None:
+            split.cancel()
     if seen == 0:
         _no_rows(path, fmt, report)
+
+
+def _stream(
+    reread: Callable[..., Iterable[TableRow | RowBlock]],
+    mapper: Mapper,
+    bulk: BulkChecker,
+    ctx: Context,
+    report: Report,
+) -> Iterator[tuple[TableRow | RowBlock, Iterator[Entry | BulkCount]]]:
+    """The file read anew, each item with what it gives, for a process that checks part of it."""
+    for item in reread(report=report):
+        yield item, _process(item, mapper, bulk, ctx, report)
+
+
+def _process(
+    item: TableRow | RowBlock, mapper: Mapper, bulk: BulkChecker | None, ctx: Context, report: Report
+) -> Iterator[Entry | BulkCount]:
+    """Map and validate one row, or a block of rows (in bulk where it can be)."""
+    pending: Iterable[TableRow | BulkCount]
+    if type(item) is RowBlock:
+        pending = item.table_rows() if bulk is None else _settle(item, *bulk.run(mapper, item))
+    else:
+        assert isinstance(item, TableRow)
+        pending = (item,)
+    for row in pending:
+        if not isinstance(row, TableRow):
+            yield row  # what bulk validation settled
+            continue
+        record = mapper.map_row(row)
+        if record is None:
+            # A row the profile skips (blank, comment) may still carry what the reader found
+            # wrong with it (an unclosed quote that swallowed its cells): never lose that.
+            for problem in row.problems:
+                report(problem)
+            continue
+        obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
+        _learn(ctx, obj)
+        yield Entry(record, obj, problems)
 
 
 def _settle(block: RowBlock, clean: int, others: Sequence[int | BulkCount]) -> Iterator[TableRow | BulkCount]:
@@ -218,7 +257,7 @@ def load_file(
 
 def _load_file(
     path: str | os.PathLike[str], options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
-) -> Iterator[Entry | BulkCount]:
+) -> Iterator[Entry | BulkCount | Merged]:
     name = os.fspath(path)
     fmt = detect_format(name)
     if not os.path.isfile(name):
@@ -254,16 +293,19 @@ def load_checked(
     check: CrossCheck,
     report: Report,
     on_file_error: Callable[[InputFileError], None] | None = None,
-) -> Iterator[Entry | BulkCount]:
+    processes: int = 1,
+) -> Iterator[Entry | BulkCount | Merged]:
     """Stream as :func:`load` does, plain rows checked in bulk (:mod:`migrate.bulk`).
 
     Rows found clean in bulk are added to ``check`` and only counted (a :class:`BulkCount`);
     every other row comes as an :class:`Entry` to be given to ``check.add`` before the next item
-    is asked for. Problems come out exactly as :func:`load` reports them.
+    is asked for. With ``processes`` above 1, the second part of a big CSV file may come as one
+    :class:`Merged` (checked by a second process, its facts already in ``check``). Problems
+    come out exactly as :func:`load` reports them.
     """
     from migrate.bulk import BulkChecker
 
-    return _load(paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check))
+    return _load(paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check, processes))
 
 
 def _load(
@@ -272,7 +314,7 @@ def _load(
     report: Report,
     on_file_error: Callable[[InputFileError], None] | None,
     bulk: Callable[[Context], BulkChecker] | None,
-) -> Iterator[Entry | BulkCount]:
+) -> Iterator[Entry | BulkCount | Merged]:
     ctx = Context()
     checker = bulk(ctx) if bulk is not None else None
     for path in paths:

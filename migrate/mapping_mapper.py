@@ -264,6 +264,10 @@ class Mapper:
             )
         )
 
+    def notes_given(self) -> tuple[int, int]:
+        """How many once-per-file notes this mapper has given so far (to tell if more came)."""
+        return len(self._once), sum(len(columns) for columns in self._reported.values())
+
     def plain_copies(self, row: TableRow) -> tuple[str, tuple[tuple[str, str, str], ...]] | None:
         """How rows with ``row``'s columns map, when each mapped column is only copied to a field.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.normalize import (
+    MEMBER_ADDRESS,
     ValueProblem,
     is_valid_domain,
     is_valid_member_address,
@@ -126,16 +127,53 @@ def _items(raw: Any) -> list[str] | None:
         return None
     if isinstance(raw, (list, tuple)):
         # Lists come from LDIF and JSON, already split and almost always text.
-        items = [x if type(x) is str else str(x) for x in raw]
-        return [x for x in items if x and not x.isspace()]
+        if not all(type(x) is str for x in raw):
+            raw = [x if type(x) is str else str(x) for x in raw]
+        return [x for x in raw if x and not x.isspace()]
     return split_multi(str(raw))
+
+
+_LIST_MEMO_SIZE = 4096
+
+
+def _memo(convert: Callable[[Any], tuple[str, ...] | None]) -> Callable[[Any], tuple[str, ...] | None]:
+    """Remember a list converter's results for values seen before.
+
+    Exports repeat the same lists row after row (an LDIF dump's 22 enabledService values on every
+    user, a services column): those are converted once. The converters are pure; a value they
+    refuse is not remembered (it raises each time, with the same message).
+    """
+    seen: dict[Any, tuple[str, ...] | None] = {}
+
+    def remembered(raw: Any) -> tuple[str, ...] | None:
+        key = tuple(raw) if isinstance(raw, list) else raw
+        try:
+            return seen[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key (a list in a list): convert it as is
+            return convert(raw)
+        value = convert(raw)
+        if len(seen) >= _LIST_MEMO_SIZE:
+            seen.clear()
+        seen[key] = value
+        return value
+
+    return remembered
+
+
+_MEMBER_MATCH = MEMBER_ADDRESS.match
 
 
 def _address_list(raw: Any) -> tuple[str, ...] | None:
     items = _items(raw)
     if items is None:
         return None
-    return tuple(sorted({_member(x) for x in items}))
+    addresses = {x.strip().lower() for x in items}
+    if not all(map(_MEMBER_MATCH, addresses)):
+        for item in items:
+            _member(item)  # raises for the first one that is not an address, as it is written
+    return tuple(sorted(addresses))
 
 
 def _domain(raw: Any) -> str | None:
@@ -274,6 +312,8 @@ _POLICIES = (
     "allowedonly",
 )
 _KEY_HINT = "every row needs its key column"
+_names = _memo(_names)  # type: ignore[assignment]
+_domain_list = _memo(_domain_list)  # type: ignore[assignment]
 _TEXT = FieldSpec(_text, text_like=True)
 _SECRET = FieldSpec(_secret, text_like=True)
 _ADDRESSES = FieldSpec(_address_list)

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 __all__ = [
     "LANGUAGES",
+    "MEMBER_ADDRESS",
     "ValueProblem",
     "is_valid_domain",
     "is_valid_member_address",
@@ -73,7 +74,9 @@ def is_valid_domain(domain: str) -> bool:
 # pattern: its character classes are ASCII and exclude the forbidden domain characters, so one
 # match does the whole check (this runs once per row).
 _NEW_ADDRESS = re.compile(r"[a-z0-9_\-#][a-z0-9_\-#.=&]*@(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z")
-_MEMBER_ADDRESS = re.compile(r"[a-z0-9_\-#+=/&][a-z0-9_\-#+=/&.]*@(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z")
+MEMBER_ADDRESS = _MEMBER_ADDRESS = re.compile(
+    r"[a-z0-9_\-#+=/&][a-z0-9_\-#+=/&.]*@(?:[a-z0-9_\-]+\.)+[a-z0-9\-]{2,25}\Z"
+)
 
 
 def is_valid_new_address(address: str) -> bool:

@@ -125,6 +125,28 @@ class Problem:
         _set_severity(problem, Severity.ERROR)
         return problem
 
+    def fields(self) -> tuple[Any, ...]:
+        """The problem as a plain tuple (cheap to send to another process)."""
+        return (
+            self.code,
+            self.message,
+            self.hint,
+            self.source,
+            self.sheet,
+            self.line,
+            self.column,
+            self.key,
+            self.severity is Severity.ERROR,
+        )
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> Problem:
+        """The problem :meth:`fields` gave."""
+        problem = cls.quick(*fields[:8])
+        if not fields[8]:
+            _set_severity(problem, Severity.WARNING)
+        return problem
+
     @property
     def is_error(self) -> bool:
         """True when the problem makes the row invalid."""

@@ -323,3 +323,87 @@ def test_workbook_of_text_only_rows_with_blank_lines_gives_the_same_report(tmp_p
             rows.append([None] * len(HEADER))
     rows.append(_row("Bad Address@example.com"))
     _assert_same([_workbook(tmp_path / "staff.xlsx", rows)], spy, exists=("example.com",))
+
+
+# ---------------------------------------------------------------- two processes for one big file
+
+
+@pytest.fixture
+def split_spy(monkeypatch: pytest.MonkeyPatch, spy: list[int]) -> Iterator[list[str]]:
+    """Any file is big enough to split; record whether each join merged the child's part."""
+    from migrate import split
+
+    monkeypatch.setattr(split, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(split.os, "cpu_count", lambda: 2)
+    joins: list[str] = []
+    real = split.Split.join
+
+    def join(self: split.Split) -> Any:
+        merged = real(self)
+        joins.append("merged" if merged is not None else "read here")
+        return merged
+
+    monkeypatch.setattr(split.Split, "join", join)
+    yield joins
+
+
+def _same_with_two_processes(paths: list[Path], exists: tuple[str, ...] = ()) -> ValidationReport:
+    args = {"existing_domains": exists, "collect": True}
+    two = validate([str(p) for p in paths], processes=2, **args)  # type: ignore[arg-type]
+    one = validate([str(p) for p in paths], processes=1, **args)  # type: ignore[arg-type]
+    slow = validate([str(p) for p in paths], bulk=False, **args)  # type: ignore[arg-type]
+    for other in (one, slow):
+        assert [p.as_dict() for p in two.problems] == [p.as_dict() for p in other.problems]
+        assert _summary(two) == _summary(other)
+    return two
+
+
+def _big_users(count: int, *, odd_every: int = 7) -> list[list[str]]:
+    rows = []
+    for i in range(count):
+        column, value = ODD_VALUES[i % len(ODD_VALUES)]
+        if i % odd_every == 3 and (column != "email" or i < len(ODD_VALUES)):
+            # Odd addresses once only: a repeated one would be a duplicate across the split.
+            rows.append(_row(f"odd{i}@example.com", **{column: value}))
+        else:
+            rows.append(_row(f"user{i}@example.com", aliases=f"alias{i}@example.com" if i % 5 == 0 else ""))
+    return rows
+
+
+def test_a_second_process_checks_the_second_part_with_the_same_report(tmp_path: Path, split_spy: list[str]) -> None:
+    domains = _write(tmp_path / "domains.csv", [["example.com", "12"]], ["domain", "minPasswordLength"])
+    users = _write(tmp_path / "users.csv", _big_users(400))
+    report = _same_with_two_processes([domains, users])
+    assert split_spy == ["merged"]
+    assert report.summary["user"].rows == 399  # one odd row starts with "#": a comment, skipped
+
+
+def test_a_duplicate_across_the_split_makes_the_parent_read_on_itself(tmp_path: Path, split_spy: list[str]) -> None:
+    rows = _big_users(400)
+    rows[390] = _row("user1@example.com")  # a copy of an early row, late in the file
+    report = _same_with_two_processes([_write(tmp_path / "users.csv", rows)], exists=("example.com",))
+    assert split_spy == ["read here"]
+    # Line 392 of the rows, a few more of the file: some values above it span two lines.
+    assert [(p.key, p.line) for p in report.problems if p.code == "DUPLICATE_ADDRESS"] == [("user1@example.com", 398)]
+
+
+def test_per_user_aliases_and_forwardings_across_the_split_are_merged(tmp_path: Path, split_spy: list[str]) -> None:
+    header = [*HEADER, "forwarding"]
+    rows = [[*row, ""] for row in _big_users(300)]
+    rows[5] = [*_row("owner1@example.com", aliases="claimed@example.com"), "ghost@example.com"]
+    rows[280] = [*_row("owner2@example.com", aliases="claimed@example.com"), "ghost@example.com,user7@example.com"]
+    rows[290] = [*_row("claimed@example.com"), ""]  # the alias is an account of its own
+    # Facts only the second part has: an alias that is an account, a member in no input.
+    rows[285] = [*_row("owner3@example.com", aliases="late@example.com"), "ghost2@example.com"]
+    rows[295] = [*_row("late@example.com"), ""]
+    # Accounts of a domain in no input, in both parts: one report, counting them all.
+    for index in (10, 20, 270, 299):
+        rows[index] = [*_row(f"far{index}@elsewhere.example"), ""]
+    domains = _write(tmp_path / "domains.csv", [["example.com"]], ["domain"])
+    report = _same_with_two_processes([domains, _write(tmp_path / "users.csv", rows, header)])
+    assert split_spy == ["merged"]
+    found = {(p.code, p.key) for p in report.problems}
+    assert {("ALIAS_IS_ACCOUNT", "owner1@example.com"), ("ALIAS_IS_ACCOUNT", "owner3@example.com")} <= found
+    assert ("MEMBER_NOT_IN_INPUT", "owner3@example.com") in found
+    unknown = [p.message for p in report.problems if p.code == "UNKNOWN_DOMAIN" and "elsewhere" in p.message]
+    assert len(unknown) == 1 and unknown[0].startswith("4 account(s)")

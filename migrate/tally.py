@@ -1,0 +1,90 @@
+"""Counting what validation found, row by row or in bulk, the one way ``validate`` reports it.
+
+:func:`migrate.validate.validate` and the process that checks the second part of a big file
+(:mod:`migrate.split`) both take each item the input stream yields (an entry, rows settled in
+bulk, or the merged result of such a process) through :class:`Tally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from migrate.bulk import BulkCount
+from migrate.crosscheck import CrossCheck
+from migrate.inputs import Entry
+from migrate.records import KINDS, Problem
+
+__all__ = ["KindSummary", "Merged", "Tally"]
+
+
+@dataclass(slots=True)
+class KindSummary:
+    """Counts for one kind of account."""
+
+    rows: int = 0
+    valid: int = 0
+    invalid: int = 0
+    warnings: int = 0
+
+
+def new_summary() -> dict[str, KindSummary]:
+    """A zero count for every kind."""
+    return {kind: KindSummary() for kind in KINDS}
+
+
+@dataclass(slots=True)
+class Merged:
+    """What another process found in its part of a file: counts per kind, problems in order."""
+
+    summary: dict[str, KindSummary]
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Tally:
+    """Counts rows per kind, adds entries to the cross-checks and passes every problem on.
+
+    Args:
+        summary: Kind -> counts, updated in place.
+        check: The cross-row checks entries are added to.
+        emit: Receives each problem, in order.
+    """
+
+    def __init__(self, summary: dict[str, KindSummary], check: CrossCheck, emit: Callable[[Problem], None]) -> None:
+        self.summary = summary
+        self.check = check
+        self.emit = emit
+
+    def take(self, item: Entry | BulkCount | Merged) -> None:
+        """Count one item of the input stream and pass its problems on."""
+        emit = self.emit
+        if type(item) is Merged:
+            for kind, counts in item.summary.items():
+                mine = self.summary[kind]
+                mine.rows += counts.rows
+                mine.valid += counts.valid
+                mine.invalid += counts.invalid
+                mine.warnings += counts.warnings
+            for problem in item.problems:
+                emit(problem)
+            return
+        if type(item) is BulkCount:
+            counts = self.summary[item.kind]
+            counts.rows += item.rows
+            counts.valid += item.valid
+            counts.invalid += item.rows - item.valid
+            problems = item.problems
+        else:
+            assert isinstance(item, Entry)
+            self.check.add(item)
+            counts = self.summary[item.record.kind]
+            counts.rows += 1
+            if item.valid:
+                counts.valid += 1
+            else:
+                counts.invalid += 1
+            problems = item.problems
+        for problem in problems:
+            if not problem.is_error:
+                counts.warnings += 1
+            emit(problem)
