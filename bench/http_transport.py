@@ -11,7 +11,7 @@ each client stack at several concurrency levels and reports, per cell:
 
 Clients: httpx.AsyncClient on its default transport; the same httpx API over httpx-aiohttp's
 ``AiohttpTransport``; raw aiohttp; a sync httpx.Client shared by a thread pool; and
-iredmigrate's own ``ApiClient`` (aiohttp transport plus envelope, retry and session handling).
+iredmigrate's own ``ApiClient`` (its ``Http11Transport`` plus envelope, retry and session handling).
 
 Each cell sends up to ``--requests`` requests, fewer when the ideal duration would pass ~3 s, and
 stops early after ``--cell-seconds``; one run per cell, so expect 10-20% noise.
