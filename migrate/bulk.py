@@ -31,6 +31,7 @@ from migrate.records import Problem, RowBlock
 
 if TYPE_CHECKING:
     from migrate.mapping_mapper import Mapper
+    from migrate.readers.csv_reader import CsvState
     from migrate.split import Split, Stream
 
 __all__ = ["BULK_FIELDS", "BulkChecker", "BulkCount", "BulkUsers"]
@@ -228,11 +229,20 @@ class BulkUsers:
         bad = work.bad
         settled = [i for i in range(work.count) if i not in bad] if bad else range(work.count)
         self._record(work, settled, keys, domains, links)
-        others: dict[int, int | BulkCount] = {i: i for i in bad}
-        for i, problem in work.problems.items():
-            if i not in bad:
-                others[i] = BulkCount("user", 1, 0, [problem])
-        return len(settled) - len(others) + len(bad), [others[i] for i in sorted(others)]
+        # Rows settled with a problem, counted together between the rows sent back (in order).
+        problems = sorted((i, p) for i, p in work.problems.items() if i not in bad)
+        others: list[int | BulkCount] = []
+        taken = 0
+        for stop in [*sorted(bad), work.count]:
+            run: list[Problem] = []
+            while taken < len(problems) and problems[taken][0] < stop:
+                run.append(problems[taken][1])
+                taken += 1
+            if run:
+                others.append(BulkCount("user", len(run), 0, run))
+            if stop < work.count:
+                others.append(stop)
+        return len(settled) - len(problems), others
 
     # ------------------------------------------------------------------ columns
 
@@ -476,8 +486,7 @@ def _address_list(value: str) -> tuple[tuple[str, ...], tuple[str, str, str] | N
     addresses = [item.strip().lower() for item in items]
     for item, address in zip(items, addresses):  # noqa: B905 - one address per item
         if not is_valid_member_address(address):
-            problem = invalid_member(item)
-            return (), (problem.code, problem.message, problem.hint)
+            return (), invalid_member(item)
     return tuple(sorted(set(addresses))), None
 
 
@@ -510,18 +519,18 @@ class BulkChecker:
         self.processes = processes
         self._users: dict[tuple[tuple[str, str, str], ...], BulkUsers] = {}
 
-    def split(self, path: str, block: RowBlock, mapper: Mapper, stream: Stream) -> Split | None:
+    def split(self, path: str, block: RowBlock, mapper: Mapper, state: CsvState, stream: Stream) -> Split | None:
         """Start checking the second part of a big file in a second process (migrate.split).
 
         Only for a file whose rows are checked in bulk from its first block on: the fork pays
-        only when most rows are. ``stream`` reads the file anew (see :func:`start_split`).
+        only when most rows are. ``stream`` reads a part of the file (see :func:`start_split`).
         """
         if not self.processes > 1 or self._plan(mapper, block) is None:
             return None
         from migrate.split import start_split
 
         notes = mapper.notes_given()
-        return start_split(path, block, self.check, stream, lambda: mapper.notes_given() == notes)
+        return start_split(path, block, state, self.check, stream, lambda: mapper.notes_given() == notes)
 
     def _plan(self, mapper: Mapper, block: RowBlock) -> BulkUsers | None:
         """The bulk checker for the block's rows, or None when they are mapped another way."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from migrate.bulk import BulkChecker, BulkCount
     from migrate.crosscheck import CrossCheck
     from migrate.mapping_mapper import Mapper
+    from migrate.readers.csv_reader import CsvPart
     from migrate.split import Split
     from migrate.tally import Merged
 
@@ -109,7 +110,13 @@ def _tabular(
     # Imported here so `validate` of an LDIF never pays for the mapping machinery.
     from migrate.mapping import Mapper, detect_profile, load_profile
 
-    read: Callable[..., Iterable[TableRow | RowBlock]] = read_table if bulk is None else read_table_blocks
+    read: Callable[..., Iterable[TableRow | RowBlock]] = read_table
+    state = None
+    if bulk is not None:
+        from migrate.readers.csv_reader import CsvState
+
+        state = CsvState()
+        read = functools.partial(read_table_blocks, state=state)
 
     profile = load_profile(options.mapping) if options.mapping else None
     header = profile.header if profile else True
@@ -149,20 +156,37 @@ def _tabular(
     mapper = Mapper(profile, report=report)
     seen = 0
     split: Split | None = None
-    tried = bulk is None or fmt != "csv"
+    tried = bulk is None or state is None or fmt != "csv"
+    broken = False
     try:
         for item in rows:
             if not tried and type(item) is RowBlock:
                 # A big file's second part may be checked by a second process meanwhile.
                 tried = True
-                assert bulk is not None
-                split = bulk.split(path, item, mapper, functools.partial(_stream, reread, mapper, bulk, ctx))
-            if split is not None and split.owns(item):
-                merged, split = split.join(), None
-                if merged is not None:
-                    yield merged
-                    return
-                # The second part is read here after all, row by row as ever.
+                assert bulk is not None and state is not None
+                stream = functools.partial(_part_stream, path, mapper, bulk, ctx)
+                split = bulk.split(path, item, mapper, state, stream)
+            if split is not None:
+                mine, theirs = split.cut(item)
+                if theirs is not None:
+                    if mine is not None:
+                        seen += len(mine.rows) if type(mine) is RowBlock else 1
+                        yield from _process(mine, mapper, bulk, ctx, report)
+                    # The two readings agree only if a record starts on the child's first line
+                    # here too, nothing before it was broken, and the file kept one encoding.
+                    legacy = state is not None and state.watch is not None and state.watch.legacy is not None
+                    if split.aligned and not broken and not legacy:
+                        merged = split.join()
+                    else:
+                        merged = None
+                        split.cancel()
+                    split = None
+                    if merged is not None:
+                        yield merged
+                        return
+                    item = theirs  # the second part is read here after all, row by row as ever
+            elif type(item) is TableRow and item.problems:
+                broken = broken or any(p.code in _BROKEN for p in item.problems)
             seen += len(item.rows) if type(item) is RowBlock else 1
             yield from _process(item, mapper, bulk, ctx, report)
     finally:
@@ -172,15 +196,17 @@ def _tabular(
         _no_rows(path, fmt, report)
 
 
-def _stream(
-    reread: Callable[..., Iterable[TableRow | RowBlock]],
-    mapper: Mapper,
-    bulk: BulkChecker,
-    ctx: Context,
-    report: Report,
+# Problems of records csv could not read: after one, a part read on its own may not match.
+_BROKEN = frozenset({"MALFORMED_ROW", "UNCLOSED_QUOTE"})
+
+
+def _part_stream(
+    path: str, mapper: Mapper, bulk: BulkChecker, ctx: Context, part: CsvPart, report: Report
 ) -> Iterator[tuple[TableRow | RowBlock, Iterator[Entry | BulkCount]]]:
-    """The file read anew, each item with what it gives, for a process that checks part of it."""
-    for item in reread(report=report):
+    """A part of a CSV file, each item with what it gives, for a process that checks that part."""
+    from migrate.readers.csv_reader import read_csv_part
+
+    for item in read_csv_part(path, part, report=report):
         yield item, _process(item, mapper, bulk, ctx, report)
 
 

@@ -106,9 +106,9 @@ def _address(raw: Any) -> str | None:
     return address
 
 
-def invalid_member(text: str) -> ValueProblem:
-    """The problem with ``text`` as a member or forwarding address (when it is not valid)."""
-    return ValueProblem(
+def invalid_member(text: str) -> tuple[str, str, str]:
+    """Code, message and hint for ``text`` as a member or forwarding address that is not one."""
+    return (
         "INVALID_MAIL",
         f"{text.strip()!r} is not a valid address",
         "write full addresses like someone@example.com, separated by commas",
@@ -118,7 +118,7 @@ def invalid_member(text: str) -> ValueProblem:
 def _member(text: str) -> str:
     address = text.strip().lower()
     if not is_valid_member_address(address):
-        raise invalid_member(text)
+        raise ValueProblem(*invalid_member(text))
     return address
 
 

@@ -154,20 +154,21 @@ class Problem:
 
     def location(self) -> str:
         """Return ``file:sheet:line column C`` with the parts that are known."""
-        parts = [self.source or "", self.sheet or "", "" if self.line is None else str(self.line)]
-        where = ":".join(p for p in parts if p)
-        if self.column:
-            where = f"{where} column {self.column}" if where else f"column {self.column}"
+        source, sheet, line, column = self.source, self.sheet, self.line, self.column
+        if source and line is not None and not sheet:
+            where = f"{source}:{line}"  # the common case (a CSV or LDIF row), without the general join
+        else:
+            where = ":".join(p for p in (source or "", sheet or "", "" if line is None else str(line)) if p)
+        if column:
+            where = f"{where} column {column}" if where else f"column {column}"
         return where
 
     def render(self) -> str:
         """Render as ``file:sheet:line column: message (CODE)`` plus an indented hint line."""
         where = self.location()
-        label = "" if self.is_error else "warning: "
+        label = "" if self.severity is Severity.ERROR else "warning: "
         text = f"{where}: {label}{self.message} ({self.code})" if where else f"{label}{self.message} ({self.code})"
-        if self.hint:
-            text += f"\n    hint: {self.hint}"
-        return text
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

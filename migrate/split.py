@@ -1,11 +1,11 @@
 """Two processes for one big CSV file: the second part is validated in a fork meanwhile.
 
 Bulk validation (:mod:`migrate.bulk`) leaves CPython's own speed as the limit, on one core. For a
-big file, ``validate`` forks once: the child reads the whole file with the same reader (so rows,
-lines and reader notes are exactly the parent's), checks only the rows past a split line, and
-sends back what it found: counts, problems in order, and what the cross-row checks learnt. The
-parent checks the rows up to the split line meanwhile, then takes the child's part as if it had
-read it itself.
+big file, ``validate`` forks once: the child reads the file from a record boundary about halfway
+(a line start with an even number of double quotes before it, its line number counted from the
+bytes before it) and sends back what it found: counts, problems in order, and what the cross-row
+checks learnt. The parent checks the rows up to that line meanwhile, makes sure its own reading
+has a record starting exactly there, then takes the child's part as if it had read it itself.
 
 The child knows the inputs read before the split (it is a copy of the parent at the fork), not
 the parent's own part of the file. Every fact that depends on order is either kept as "the row
@@ -17,15 +17,23 @@ failure of the child does the same. The report never depends on whether the fork
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import contextlib
+import functools
 import gc
+import mmap
 import os
 import pickle
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from migrate.crosscheck import CheckDelta, CrossCheck
+from migrate.readers.csv_reader import CsvPart, CsvState
 from migrate.records import Problem, RowBlock, TableRow
 from migrate.tally import Merged, Tally, new_summary
 
@@ -34,39 +42,54 @@ __all__ = ["MIN_SPLIT_BYTES", "Split", "start_split"]
 #: Files smaller than this are read by one process: the fork and the join would cost more.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
 
-# The parent's share of the file. The child reads the parent's part too (without checking it)
-# and the parent prints every problem; measured on bench/bench_csv.py, a bit over half balances.
-_PARENT_SHARE = 0.54
+# The parent's share of the file's bytes. The parent also prints every problem and merges the
+# child's facts at the end, so it takes a little less than half.
+_PARENT_SHARE = 0.52
 
 Item = TableRow | RowBlock
 Outputs = Iterator[Any]
-Stream = Callable[[Callable[[Problem], None]], Iterable[tuple[Item, Outputs]]]
-
-
-def _line(item: Item) -> int:
-    return item.lines[0] if type(item) is RowBlock else item.prov.line  # type: ignore[union-attr]
+Stream = Callable[[CsvPart, Callable[[Problem], None]], Iterable[tuple[Item, Outputs]]]
 
 
 class Split:
-    """A forked child validating the rows of one file past ``line``.
+    """A forked child validating the rows of one file from ``part`` on.
 
     Args:
         pid: The child's process id.
         channel: The read end of the pipe the child writes its result to.
-        line: Rows starting after this line are the child's.
+        part: Where the child's part starts.
         check: The parent's cross-row checks, to merge the child's facts into.
     """
 
-    def __init__(self, pid: int, channel: int, line: int, check: CrossCheck) -> None:
+    def __init__(self, pid: int, channel: int, part: CsvPart, check: CrossCheck) -> None:
         self.pid = pid
         self.channel = channel
-        self.line = line
+        self.part = part
         self.check = check
+        self.aligned = False
         self._done = False
+        self._started = time.monotonic()
 
-    def owns(self, item: Item) -> bool:
-        """True for the first item (and all after it) that the child checked."""
-        return _line(item) > self.line
+    def cut(self, item: Item) -> tuple[Item | None, Item | None]:
+        """Split an item of the parent's reading at the child's first line: (parent's, child's).
+
+        When the child's part starts here, :attr:`aligned` says whether a record of the parent's
+        reading starts exactly on the child's first line (it does unless the file's quoting is
+        broken before it): only then are the two readings the same.
+        """
+        first = self.part.line
+        if type(item) is not RowBlock:
+            assert isinstance(item, TableRow)
+            if item.prov.line < first:
+                return item, None
+            self.aligned = item.prov.line == first
+            return None, item
+        lines = item.lines
+        if lines[-1] < first:
+            return item, None
+        at = bisect.bisect_left(lines, first)
+        self.aligned = at < len(lines) and lines[at] == first
+        return (_rows(item, 0, at) if at else None), _rows(item, at, len(lines))
 
     def join(self) -> Merged | None:
         """Wait for the child; merge its facts and return its counts and problems.
@@ -74,11 +97,12 @@ class Split:
         Returns ``None`` when its part must be read again here: the child failed, or its part
         repeats an address of the parent's part (the per-row path reports that in order).
         """
-        try:
-            with os.fdopen(self.channel, "rb") as pipe:
-                payload = pipe.read()
-        finally:
-            self._reap()
+        channel, self.channel = self.channel, -1  # _read_until closes it
+        payload = _read_until(channel, _deadline(self._started))
+        if payload is None:
+            self.cancel()
+            return None
+        self._reap()
         try:
             status, merged, delta = pickle.loads(payload)
         except Exception:  # a child that died mid-write: its part is read here instead
@@ -89,12 +113,14 @@ class Split:
         return merged  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
-        """Stop the child (the parent gave up on the file)."""
+        """Stop the child (the parent reads its part itself, or gave up on the file)."""
         if not self._done:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.close(self.channel)
+            if self.channel >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self.channel)
+                self.channel = -1
             self._reap()
 
     def _reap(self) -> None:
@@ -104,29 +130,76 @@ class Split:
                 os.waitpid(self.pid, 0)
 
 
+def _deadline(started: float) -> float:
+    """How long the parent waits for a child that should finish about when it did itself."""
+    now = time.monotonic()
+    return now + max(60.0, 2 * (now - started))
+
+
+def _read_until(channel: int, deadline: float) -> bytes | None:
+    """Everything the child writes to ``channel`` until it closes it; None past ``deadline``."""
+    chunks: list[bytes] = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([channel], [], [], left)[0]:
+                return None  # a child that hangs: its part is read here instead
+            chunk = os.read(channel, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(channel)
+
+
+def _rows(block: RowBlock, start: int, stop: int) -> RowBlock:
+    """Rows ``start`` to ``stop`` of a block, as a block."""
+    columns = None if block.columns is None else [column[start:stop] for column in block.columns]
+    return RowBlock(
+        block.source,
+        block.sheet,
+        block.fmt,
+        block.kind,
+        block.headers,
+        block.rows[start:stop],
+        block.lines[start:stop],
+        block.typed,
+        columns,
+    )
+
+
 def start_split(
-    path: str, first: RowBlock, check: CrossCheck, stream: Stream, owned: Callable[[], bool]
+    path: str, first: RowBlock, state: CsvState, check: CrossCheck, stream: Stream, owned: Callable[[], bool]
 ) -> Split | None:
     """Fork a child to validate the second part of ``path``, if the file is big enough.
 
     Args:
         path: The CSV file.
         first: Its first block of rows (read by the parent, not yet checked).
+        state: How the parent's reader reads the file (encoding, delimiter, headers).
         check: The cross-row checks (the child starts from a copy).
-        stream: Given a problem sink, reads the file anew and yields each item with the outputs
-            its check gives (lazily: an item not iterated is not checked).
+        stream: Given where a part starts and a problem sink, reads the part and yields each
+            item with the outputs its check gives.
         owned: Called in the child after its part: False when its mapper reported something
             (a note the parent's part could report too), which makes the parent read on itself.
 
     Returns:
         The running split, or ``None`` when the file is read by one process.
     """
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    # Forking a process that runs other threads (an in-process sandbox) is not safe.
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
         return None
     size = os.path.getsize(path)
-    if size < MIN_SPLIT_BYTES:
+    codec = codecs.lookup(state.codec or "utf-8").name
+    if size < MIN_SPLIT_BYTES or codec not in _ONE_BYTE_BREAKS or len(state.delimiter) != 1:
         return None
-    line = first.lines[0] + int(_estimated_lines(path, size) * _PARENT_SHARE)
+    start = _boundary(path, int(size * _PARENT_SHARE), first.lines[0])
+    if start is None:
+        return None
+    offset, line = start
+    codec = "utf-8" if codec == "utf-8-sig" else codec
+    part = CsvPart(offset, line, codec, state.delimiter, state.headers, state.width)
     # Places of this file are numbered before the fork, so both processes number them alike.
     check.place_base(first.source, first.sheet, first.fmt)
     read_end, write_end = os.pipe()
@@ -134,10 +207,43 @@ def start_split(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
         os.close(read_end)
-        _child(write_end, line, check, stream, owned)
+        _child(write_end, check, functools.partial(stream, part), owned)
     gc.unfreeze()
     os.close(write_end)
-    return Split(pid, read_end, line, check)
+    return Split(pid, read_end, part, check)
+
+
+# Encodings in which a line break and a double quote are one byte that means nothing else.
+_ONE_BYTE_BREAKS = {"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-1", "iso8859-15", "ascii"}
+
+
+def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None:
+    """A record boundary at or after byte ``target``: (offset, line), or None if there is none.
+
+    A line start is a record boundary when an even number of double quotes comes before it
+    (no quoted value is open). Lines are counted as the reader counts them: LF, CRLF or CR.
+    """
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        at = data.find(b"\n", target)
+        quotes = -1
+        head = b""
+        for _ in range(64):  # a handful of lines on, if a quoted value spans the first one
+            if at < 0 or at + 1 >= len(data):
+                return None
+            if quotes < 0:
+                head = data[: at + 1]
+                quotes = head.count(b'"')
+            if quotes % 2 == 0:
+                line = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+                return (at + 1, line) if line > first_line else None
+            following = data.find(b"\n", at + 1)
+            if following < 0:
+                return None
+            segment = data[at + 1 : following + 1]
+            quotes += segment.count(b'"')
+            head += segment
+            at = following
+    return None
 
 
 def _estimated_lines(path: str, size: int) -> int:
@@ -147,28 +253,21 @@ def _estimated_lines(path: str, size: int) -> int:
     return max(1, int(size * (sample.count(b"\n") or 1) / max(1, len(sample))))
 
 
+Sink = Callable[[Problem], None]
+
+
 def _child(
-    channel: int, line: int, check: CrossCheck, stream: Stream, owned: Callable[[], bool]
+    channel: int, check: CrossCheck, stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]], owned: Callable[[], bool]
 ) -> None:  # pragma: no cover
-    """Validate the rows past ``line`` and write the result to ``channel``; never returns."""
+    """Validate the part ``stream`` reads and write the result to ``channel``; never returns."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports, the child just ends
         mark = check.mark()
         problems: list[Problem] = []
-        active = False
-
-        def sink(problem: Problem) -> None:
-            if active:
-                problems.append(problem)
-
         summary = new_summary()
         take = Tally(summary, check, problems.append).take
-        for item, outputs in stream(sink):
-            if not active:
-                if _line(item) <= line:
-                    continue  # the parent's part: read, not checked
-                active = True
+        for _item, outputs in stream(problems.append):
             for output in outputs:
                 take(output)
         result: tuple[str, Merged | None, CheckDelta | None]
@@ -181,10 +280,7 @@ def _child(
         with os.fdopen(channel, "wb") as pipe:
             pipe.write(data)
         code = 0
-    except BaseException:  # whatever went wrong, the parent reads the part itself
-        import traceback
-
-        with open("/tmp/child_err.txt", "w") as f:
-            traceback.print_exc(file=f)
+    except BaseException:
+        pass
     finally:
         os._exit(code)

@@ -335,6 +335,7 @@ def split_spy(monkeypatch: pytest.MonkeyPatch, spy: list[int]) -> Iterator[list[
 
     monkeypatch.setattr(split, "MIN_SPLIT_BYTES", 0)
     monkeypatch.setattr(split.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(split.threading, "active_count", lambda: 1)  # threads other tests left
     joins: list[str] = []
     real = split.Split.join
 

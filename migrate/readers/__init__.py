@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from migrate.errors import InputFileError
 from migrate.records import Problem, Record, RowBlock, TableRow
@@ -76,12 +77,16 @@ def read_table_blocks(
     delimiter: str | None = None,
     header: bool = True,
     report: Report,
+    state: Any = None,
 ) -> Iterator[TableRow | RowBlock]:
-    """Stream a CSV or XLSX file as :func:`read_table` does, plain rows gathered in blocks."""
+    """Stream a CSV or XLSX file as :func:`read_table` does, plain rows gathered in blocks.
+
+    ``state`` (a :class:`~migrate.readers.csv_reader.CsvState`) learns how a CSV file was read.
+    """
     if fmt == "csv":
         from migrate.readers.csv_reader import read_csv_blocks
 
-        return read_csv_blocks(path, encoding=encoding, delimiter=delimiter, header=header, report=report)
+        return read_csv_blocks(path, encoding=encoding, delimiter=delimiter, header=header, report=report, state=state)
     from migrate.readers.xlsx_reader import read_xlsx_blocks
 
     return read_xlsx_blocks(path, header=header, report=report)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from migrate.errors import InputFileError
 from migrate.readers import tabular
@@ -43,7 +45,7 @@ from migrate.readers.tabular import (
 )
 from migrate.records import Problem, Provenance, RowBlock, Severity, TableRow
 
-__all__ = ["FIELD_SIZE_LIMIT", "read_csv", "read_csv_blocks"]
+__all__ = ["FIELD_SIZE_LIMIT", "CsvPart", "CsvState", "read_csv", "read_csv_blocks", "read_csv_part"]
 
 # Broken records re-read for their values per file (each re-read scans from the file's start).
 _RECOVER_LIMIT = 100
@@ -54,6 +56,73 @@ _RECOVERED_LENGTH = 200
 #: complains about such a value, not the reader), small enough that an unclosed quote in a huge
 #: file stops with a located error instead of swallowing the file into one cell.
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class CsvState:
+    """How a block reader read its file: filled as it reads, for reading a part of it elsewhere.
+
+    Attributes:
+        codec: The encoding in use.
+        delimiter: The delimiter in use.
+        headers: The column names and ``width``, how many positions they cover.
+        watch: The byte watch, which says whether the file turned out to be in a legacy encoding.
+    """
+
+    codec: str = ""
+    delimiter: str = ","
+    headers: list[str] = field(default_factory=list)
+    width: int = 0
+    watch: ByteWatch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPart:
+    """Where a part of a CSV file starts: a record boundary, with all it takes to read on from it.
+
+    Attributes:
+        offset: Byte offset of the part's first record.
+        line: The line it starts on.
+        codec: The encoding to read it with (UTF-8, cp1252 or latin-1: one byte per line break).
+        delimiter: The delimiter.
+        headers: The file's column names.
+        width: How many positions they cover.
+    """
+
+    offset: int
+    line: int
+    codec: str
+    delimiter: str
+    headers: list[str]
+    width: int
+
+
+def read_csv_part(
+    path: str | os.PathLike[str], part: CsvPart, *, report: Report = ignore_problem
+) -> Iterator[TableRow | RowBlock]:
+    """Read a CSV file from ``part`` on, as :func:`read_csv_blocks` reads that stretch of it.
+
+    The rows, their lines and their problems are those the whole file's reader gives for them.
+    The part must start at a record boundary (not inside a quoted value) and the file must not
+    switch encodings before it: the caller makes sure (see :mod:`migrate.split`).
+    """
+    name = os.fspath(path)
+    if csv.field_size_limit() < FIELD_SIZE_LIMIT:
+        csv.field_size_limit(FIELD_SIZE_LIMIT)
+    raw = open(name, "rb")  # noqa: SIM115 - closed through the text wrapper below
+    raw.seek(part.offset)
+    watch = ByteWatch(raw, watch=True, ascii_guess=False)
+    text = io.TextIOWrapper(watch, encoding=part.codec, newline="")  # type: ignore[type-var]
+    text._CHUNK_SIZE = CHUNK_SIZE  # type: ignore[attr-defined]
+
+    def recover(start: int, end: int) -> list[str]:
+        return _reread(name, part.codec, part.delimiter, start, end)
+
+    with text:
+        try:
+            yield from _blocks(text, watch, name, part.delimiter, True, report, recover, part=part)
+        except UnicodeDecodeError:
+            raise encoding_error(name, name, part.codec, True) from None
 
 
 def read_csv(
@@ -94,14 +163,16 @@ def read_csv_blocks(
     header: bool = True,
     source_name: str | None = None,
     report: Report = ignore_problem,
+    state: CsvState | None = None,
 ) -> Iterator[TableRow | RowBlock]:
     """Stream a CSV file as :func:`read_csv` does, its plain rows gathered in :class:`RowBlock`.
 
     The same rows in the same order, with the same problems: only the plain rows (one cell per
     header, nothing to report) come in blocks, for callers that check them a column at a time.
-    Takes the arguments of :func:`read_csv`.
+    Takes the arguments of :func:`read_csv`, and ``state`` to fill with how it read the file.
     """
-    return _read(path, encoding, delimiter, header, source_name, report, _blocks)
+    records = _blocks if state is None else functools.partial(_blocks, state=state)
+    return _read(path, encoding, delimiter, header, source_name, report, records, state)
 
 
 def _read(
@@ -112,6 +183,7 @@ def _read(
     source_name: str | None,
     report: Report,
     records: Callable[..., Iterator[TableRow | RowBlock]],
+    state: CsvState | None = None,
 ) -> Iterator[TableRow | RowBlock]:
     name = os.fspath(path)
     source = source_name if source_name is not None else name
@@ -141,6 +213,8 @@ def _read(
     text = io.TextIOWrapper(watch, encoding=codec, newline="")  # type: ignore[type-var]
     text._CHUNK_SIZE = CHUNK_SIZE  # type: ignore[attr-defined]  # fewer trips through ByteWatch.read1
     delimiter_used = chosen_delimiter
+    if state is not None:
+        state.codec, state.delimiter, state.watch = codec, chosen_delimiter, watch
 
     def recover(start: int, end: int) -> list[str]:
         return _reread(name, watch.legacy or codec, delimiter_used, start, end)
@@ -220,6 +294,8 @@ def _blocks(
     report: Report,
     recover: Callable[[int, int], list[str]],
     block_rows: int | None = None,
+    state: CsvState | None = None,
+    part: CsvPart | None = None,
 ) -> Iterator[TableRow | RowBlock]:
     """Read the records: plain rows gathered in blocks, every other non-blank row as a TableRow.
 
@@ -233,9 +309,14 @@ def _blocks(
     headers: list[str] = []
     width = -1  # no row has -1 cells: without a header every row takes the positional path
     header_line = 0
-    if header:
+    base = 0  # lines before the text the reader reads (a part of the file starts later)
+    if part is not None:
+        headers, width, base = part.headers, part.width, part.line - 1
+    elif header:
         headers, width, header_line = _read_header(reader, source, lambda: reader.line_num, report)
-    line = reader.line_num
+        if state is not None:
+            state.headers, state.width = headers, width
+    line = base + reader.line_num
     found, broken = False, 0
     while True:
         chunk: list[list[str]] = []
@@ -244,7 +325,7 @@ def _blocks(
             chunk.extend(itertools.islice(reader, block_rows))  # keeps the records read before an error
         except csv.Error as exc:
             error = exc
-        end = reader.line_num
+        end = base + reader.line_num
         if chunk:
             if error is None and end - line == len(chunk):
                 starts: Sequence[int] = range(line + 1, end + 1)
@@ -261,7 +342,7 @@ def _blocks(
                     yield item
         if error is not None:
             start = line + 1
-            line = reader.line_num
+            line = base + reader.line_num
             found = True
             broken += 1
             prov = Provenance(source, None, start, "csv")
@@ -274,7 +355,7 @@ def _blocks(
             continue
         if len(chunk) < block_rows:
             break
-    if found:
+    if found or part is not None:
         return
     if not header:
         raise _empty(source)

@@ -36,6 +36,7 @@ import ldif
 
 from migrate.errors import InputFileError
 from migrate.readers.ldif_dit import DitMapper
+from migrate.readers.ldif_split import LdifSplit, start_ldif_split
 from migrate.records import Problem, Record
 
 __all__ = ["read_ldif"]
@@ -69,6 +70,9 @@ class _Input:
         self._source = source
         self._pending: deque[int] = deque()
         self._mm: mmap.mmap | None = None
+        self._part: mmap.mmap | None = None
+        self._fileno = raw.fileno()
+        self._behind = False  # entries come from elsewhere: only the dn scan moves on
         self._released = 0
         try:
             self._mm = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
@@ -90,6 +94,42 @@ class _Input:
         self._size = len(data)
         tail = data[data.rfind(b"\n") + 1 :]
         self.truncated = bool(tail.strip()) and not tail.startswith(b"#")
+
+    @property
+    def mapped(self) -> bool:
+        """True when the file is memory-mapped (not read into memory)."""
+        return self._mm is not None
+
+    @property
+    def data(self) -> bytes | mmap.mmap:
+        """The file's bytes."""
+        return self._data
+
+    @property
+    def start(self) -> int:
+        """Where parsing starts (after a byte order mark)."""
+        return 3 if self._data[:3] == _UTF8_BOM else 0
+
+    def limit(self, end: int) -> Any:
+        """Make the parser's input end at byte ``end`` (another process parses the rest)."""
+        assert self._mm is not None
+        part = mmap.mmap(self._fileno, end, access=mmap.ACCESS_READ)
+        part.seek(self.start)
+        self._part = part
+        self.stream = part
+        return part
+
+    def resume(self, offset: int) -> Any:
+        """Make the parser's input the rest of the file from byte ``offset`` (parsed here after all)."""
+        assert self._mm is not None
+        self._mm.seek(offset)
+        self.stream = self._mm
+        self._behind = False
+        return self._mm
+
+    def parsed_elsewhere(self) -> None:
+        """The parser's input is done; the rest of the entries come from another process."""
+        self._behind = True
 
     def next_dn(self) -> int:
         """Return the line of the next ``dn:`` line (the parser has just read it, so there is one)."""
@@ -143,16 +183,20 @@ class _Input:
         """Unmap the pages the parser is done with (they stay in the page cache, not in our RSS)."""
         if self._mm is None:
             return
-        done = self._mm.tell() - _RELEASE_LAG
+        # Both mappings start at the file's first byte: positions in one are positions in the other.
+        done = (self._pos if self._behind else min(self._pos, self.stream.tell())) - _RELEASE_LAG
         done -= done % mmap.PAGESIZE
         if done - self._released >= _RELEASE_STEP:
-            self._mm.madvise(mmap.MADV_DONTNEED, self._released, done - self._released)
+            for view in (self._mm, self._part):
+                if view is not None and self._released < len(view):
+                    view.madvise(mmap.MADV_DONTNEED, self._released, min(done, len(view)) - self._released)
             self._released = done
 
     def close(self) -> None:
         """Unmap the file."""
-        if self._mm is not None:
-            self._mm.close()
+        for view in (self._part, self._mm):
+            if view is not None:
+                view.close()
 
 
 def read_ldif(
@@ -185,15 +229,30 @@ def read_ldif(
         ) from None
     mapper = DitMapper(name, report)
     source: _Input | None = None
+    split: LdifSplit | None = None
     try:
         source = _Input(raw, name)
-        entries = ldif.LDIFParser(source.stream).parse()
+        stream = source.stream
+        if source.mapped:
+            # A big file's second half is parsed by a second process meanwhile (ldif_split).
+            split = start_ldif_split(os.fspath(path), source.data, source.start)
+            if split is not None:
+                stream = source.limit(split.offset)
+        entries: Iterator[tuple[str | None, dict[str, list[bytes]]]] = ldif.LDIFParser(stream).parse()
         good = 1  # where the checker starts if the parser fails: the last entry that parsed
         while True:
             try:
                 dn, entry = next(entries)
             except StopIteration:
-                break
+                if split is None:
+                    break
+                theirs, offset, split = split.entries(), split.offset, None
+                if theirs is None:
+                    entries = ldif.LDIFParser(source.resume(offset)).parse()
+                else:
+                    source.parsed_elsewhere()
+                    entries = theirs
+                continue
             except ValueError as exc:
                 raise _located(path, name, good, source, exc) from None
             except OSError as exc:
@@ -211,6 +270,8 @@ def read_ldif(
             if record is not None:
                 yield record
     finally:
+        if split is not None:
+            split.cancel()
         if source is not None:
             source.close()
         raw.close()
