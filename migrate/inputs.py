@@ -166,6 +166,8 @@ def _tabular(
                 assert bulk is not None and state is not None
                 stream = functools.partial(_part_stream, path, mapper, bulk, ctx)
                 split = bulk.split(path, item, mapper, state, stream)
+            if type(item) is TableRow and item.problems and not broken:
+                broken = any(p.code in _BROKEN for p in item.problems)
             if split is not None:
                 mine, theirs = split.cut(item)
                 if theirs is not None:
@@ -185,8 +187,6 @@ def _tabular(
                         yield merged
                         return
                     item = theirs  # the second part is read here after all, row by row as ever
-            elif type(item) is TableRow and item.problems:
-                broken = broken or any(p.code in _BROKEN for p in item.problems)
             seen += len(item.rows) if type(item) is RowBlock else 1
             yield from _process(item, mapper, bulk, ctx, report)
     finally:

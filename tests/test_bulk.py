@@ -345,6 +345,14 @@ def split_spy(monkeypatch: pytest.MonkeyPatch, spy: list[int]) -> Iterator[list[
         return merged
 
     monkeypatch.setattr(split.Split, "join", join)
+    cancel = split.Split.cancel
+
+    def cancelled(self: split.Split) -> None:
+        if not self._done:
+            joins.append("cancelled")
+        cancel(self)
+
+    monkeypatch.setattr(split.Split, "cancel", cancelled)
     yield joins
 
 
@@ -408,3 +416,39 @@ def test_per_user_aliases_and_forwardings_across_the_split_are_merged(tmp_path: 
     assert ("MEMBER_NOT_IN_INPUT", "owner3@example.com") in found
     unknown = [p.message for p in report.problems if p.code == "UNKNOWN_DOMAIN" and "elsewhere" in p.message]
     assert len(unknown) == 1 and unknown[0].startswith("4 account(s)")
+
+
+def test_broken_quoting_before_the_split_makes_the_parent_read_on_itself(tmp_path: Path, split_spy: list[str]) -> None:
+    path = _write(tmp_path / "users.csv", _big_users(300))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # Text after a closing quote: csv refuses the record; an even number of quotes, so the split
+    # is tried, and the parent reads on itself once it has seen a record it could not read.
+    lines[40] = 'broken@example.com,"Name" Berg,Secret#Pass1,1024,en_US,active,E1,'
+    path.write_text("\n".join(lines), encoding="utf-8")
+    report = _same_with_two_processes([path], exists=("example.com",))
+    assert split_spy == ["cancelled"]
+    assert "MALFORMED_ROW" in {p.code for p in report.problems}
+
+
+def test_a_quote_opened_in_the_first_part_keeps_the_second_part_here(tmp_path: Path, split_spy: list[str]) -> None:
+    path = _write(tmp_path / "users.csv", _big_users(300))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[40] = 'open@example.com,"Name opened and never closed,Secret#Pass1,1024,en_US,active,E1,'
+    path.write_text("\n".join(lines), encoding="utf-8")
+    report = _same_with_two_processes([path], exists=("example.com",))
+    # Either no boundary can be trusted (no split), or the parent finds its reading broken: the
+    # child's part is never taken.
+    assert "merged" not in split_spy
+    assert {"MALFORMED_ROW", "UNCLOSED_QUOTE"} & {p.code for p in report.problems if p.line == 41}
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_line_endings_are_counted_alike_by_both_processes(tmp_path: Path, split_spy: list[str], newline: str) -> None:
+    path = tmp_path / "users.csv"
+    with path.open("w", encoding="cp1252", newline="") as handle:
+        writer = csv.writer(handle, lineterminator=newline)
+        writer.writerow(HEADER)
+        writer.writerows(_row(f"user{i}@example.com", name="Zoë Berg" if i % 3 else "Ann") for i in range(300))
+        writer.writerow(_row("late error@example.com"))
+    report = _same_with_two_processes([path], exists=("example.com",))
+    assert [p.line for p in report.problems] == [302]
