@@ -447,13 +447,18 @@ class BulkUsers:
             check.use_domain(domain, keys[first], base | lines[first], count)
         aliases_label = self.labels.get("aliases", "aliases")
         forwarding_label = self.labels.get("forwarding", "forwarding")
+        claims: dict[str, tuple[int, str | None, str]] = {}  # the block's own: first row wins
+        bad = work.bad
         for i, (aliases, forwarding) in links.items():
-            if i in work.bad or not (aliases or forwarding):
+            if i in bad:
                 continue
             place = base | lines[i]
             for alias in aliases:
-                check.claim_alias(alias, place, aliases_label, keys[i])
-            check.refer(forwarding, domains[i], place, forwarding_label, keys[i])
+                if alias not in claims:
+                    claims[alias] = (place, aliases_label, keys[i])
+            if forwarding:
+                check.refer(forwarding, domains[i], place, forwarding_label, keys[i])
+        check.claim_aliases(claims)
 
 
 # Aliases written the plain way: addresses separated by commas, nothing else.
@@ -482,7 +487,12 @@ def _address_list(value: str) -> tuple[tuple[str, ...], tuple[str, str, str] | N
     Returns the sorted distinct addresses and ``None``, or ``()`` and the problem (code, message,
     hint) the converter raises for the first item that is not an address.
     """
-    items = split_multi(value.strip())
+    text = value.strip()
+    if ";" in text or "\n" in text or "\r" in text or ":" in text:
+        items = split_multi(text)
+    else:
+        # Only commas: what split_multi gives, without its general splitting.
+        items = [item for item in map(str.strip, text.split(",")) if item]
     addresses = [item.strip().lower() for item in items]
     for item, address in zip(items, addresses):  # noqa: B905 - one address per item
         if not is_valid_member_address(address):

@@ -213,12 +213,7 @@ class CrossCheck:
             return False
         values = map(int.__or__, map(int.__lshift__, delta.kinds, itertools.repeat(48)), delta.places)
         self._addresses.update(zip(keys, values))  # noqa: B905 - one value per address
-        claims = self._per_user_aliases
-        if claims.keys().isdisjoint(delta.aliases.keys()):
-            claims.update(delta.aliases)
-        else:
-            for alias, (place, column, owner) in delta.aliases.items():
-                self.claim_alias(alias, place, column, owner)
+        self.claim_aliases(delta.aliases)
         refs = self._refs
         for target, held in delta.refs.items():
             mine = refs.get(target)
@@ -227,6 +222,15 @@ class CrossCheck:
         for domain, (place, key, count) in delta.domains.items():
             self.use_domain(domain, key, place, count)
         return True
+
+    def claim_aliases(self, claims: dict[str, tuple[int, str | None, str]]) -> None:
+        """:meth:`claim_alias` for many aliases: alias -> (place, column, owner)."""
+        held = self._per_user_aliases
+        if held.keys().isdisjoint(claims.keys()):
+            held.update(claims)
+            return
+        for alias, (place, column, owner) in claims.items():
+            self.claim_alias(alias, place, column, owner)
 
     def refer(self, targets: Iterable[str] | None, domain: str, place: int, column: str | None, key: str) -> None:
         """Record the same-domain members or forwardings of ``key`` (checked at the end)."""

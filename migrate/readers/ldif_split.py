@@ -35,7 +35,7 @@ MIN_SPLIT_BYTES = 16 * 1024 * 1024
 
 # The parent's share of the bytes: it also maps and checks every entry, and unpickles the
 # child's, so it parses a bit less than half.
-_PARENT_SHARE = 0.42
+_PARENT_SHARE = 0.47
 _BATCH = 1000
 _TRAILER = struct.Struct("<8sQ")
 _MAGIC = b"LDIFDONE"
