@@ -46,12 +46,19 @@ def _see_other(location: str) -> web.Response:
 
 def _render(state: AppState, reply: Reply) -> web.Response:
     success, msg = ("success", "msg") if state.config.old_envelope else ("_success", "_msg")
-    body: dict[str, object] = {success: reply.success}
-    if reply.data is not None:
-        body[reply.key] = reply.data
-    if reply.msg is not None:
-        body[msg] = reply.msg
-    response = web.Response(body=json.dumps(body).encode("utf-8"), content_type="application/json")
+    if reply.data is None and reply.msg is None:
+        # The bare envelope of most writes: the same bytes every time.
+        encoded = b'{"success": true}' if state.config.old_envelope else b'{"_success": true}'
+        if not reply.success:
+            encoded = encoded.replace(b"true", b"false")
+    else:
+        body: dict[str, object] = {success: reply.success}
+        if reply.data is not None:
+            body[reply.key] = reply.data
+        if reply.msg is not None:
+            body[msg] = reply.msg
+        encoded = json.dumps(body).encode("utf-8")
+    response = web.Response(body=encoded, content_type="application/json")
     if reply.cookie:
         response.set_cookie(cookie_name(state), reply.cookie, path="/", httponly=True, samesite="Strict")
     return response
@@ -75,7 +82,7 @@ def _endpoint(state: AppState, route: Route, parts: Edition) -> Callable[[web.Re
         if not state.client_allowed(request.remote):
             return _render(state, fail("NOT_AUTHORIZED"))
         # The query string is read on every method, the body only where web.py reads one.
-        params = {key: value for key, value in request.query.items()}
+        params = {key: value for key, value in request.query.items()} if request.query_string else {}
         if request.method in _BODY_METHODS:
             form = await request.post()
             params.update((key, value) for key, value in form.items() if isinstance(value, str))
@@ -104,6 +111,19 @@ def _endpoint(state: AppState, route: Route, parts: Edition) -> Callable[[web.Re
     return endpoint
 
 
+def _session_id(request: web.Request, name: str) -> str | None:
+    """The session cookie's value; a lone ``name=<letters and digits>`` header is read directly."""
+    header = request.headers.get("Cookie")
+    if not header:
+        return None
+    prefix = name + "="
+    if header.startswith(prefix):
+        value = header[len(prefix) :]
+        if value.isalnum() and value.isascii():
+            return value
+    return request.cookies.get(name)
+
+
 def _api_middleware(state: AppState) -> Middleware:
     name = cookie_name(state)
 
@@ -112,7 +132,7 @@ def _api_middleware(state: AppState) -> Middleware:
         path = request.path
         if not path.startswith("/iredadmin/"):
             return await handler(request)
-        sid = request.cookies.get(name)
+        sid = _session_id(request, name)
         session = state.sessions.get(sid) if sid else None
         if session is not None and session.ip != (request.remote or ""):
             state.sessions.drop(session.sid)
