@@ -341,8 +341,11 @@ class CrossCheck:
                         key=admin,
                     )
                 )
-        for alias, (place, column, owner) in sorted(self._per_user_aliases.items()):
-            if alias in self._addresses:
+        # Only the hits are sorted (for a stable report): a big input has many aliases, few clashes.
+        addresses = self._addresses
+        clashes = [(alias, held) for alias, held in self._per_user_aliases.items() if alias in addresses]
+        for alias, (place, column, owner) in sorted(clashes):
+            if alias in addresses:
                 problems.append(
                     Problem.at(
                         self._places.unpack(place),
