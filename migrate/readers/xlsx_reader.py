@@ -459,9 +459,12 @@ class _SheetReader:
                 if "E+" in "\x1f".join(column):
                     return None
                 continue
-            if kinds != {float} or not all(v.is_integer() and -EXACT_LIMIT < v < EXACT_LIMIT for v in column):
+            # Whole numbers Excel shows without a fraction (what _data renders with "%d").
+            if kinds != {float} or not all(map(float.is_integer, column)):
                 return None
-            columns[index] = tuple("%d" % v for v in column)  # noqa: UP031 - as _data renders them
+            if min(column) <= -EXACT_LIMIT or max(column) >= EXACT_LIMIT:
+                return None
+            columns[index] = tuple(map("%d".__mod__, column))
             typed.append(index)
         return columns, typed
 
