@@ -400,7 +400,7 @@ class BulkUsers:
         bad = work.bad
         # Rows with a valid address become objects even when something else is wrong with them.
         rows = [i for i in range(work.count) if i not in keyless] if keyless else range(work.count)
-        seen = dict.fromkeys(keys[i] for i in rows)
+        seen = dict.fromkeys(map(keys.__getitem__, rows) if keyless else keys)
         repeated: set[str] = set()
         if len(seen) != len(rows):
             repeated = {k for k, n in Counter(keys[i] for i in rows).items() if n > 1}
