@@ -35,7 +35,7 @@ from typing import Any
 from migrate.crosscheck import CheckDelta, CrossCheck
 from migrate.readers.csv_reader import CsvPart, CsvState
 from migrate.records import Problem, RowBlock, TableRow
-from migrate.tally import Merged, Tally, new_summary
+from migrate.tally import KindSummary, Merged, Tally, new_summary
 
 __all__ = ["MIN_SPLIT_BYTES", "Split", "start_split"]
 
@@ -104,13 +104,12 @@ class Split:
             return None
         self._reap()
         try:
-            status, merged, delta = pickle.loads(payload)
+            status, summary, fields, delta = pickle.loads(payload)
         except Exception:  # a child that died mid-write: its part is read here instead
             return None
         if status != "ok" or not self.check.merge(delta):
             return None
-        merged.problems = [Problem.from_fields(fields) for fields in merged.problems]
-        return merged  # type: ignore[no-any-return]
+        return Merged(summary, [Problem.from_fields(one) for one in fields])
 
     def cancel(self) -> None:
         """Stop the child (the parent reads its part itself, or gave up on the file)."""
@@ -225,32 +224,28 @@ def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None
     """
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         at = data.find(b"\n", target)
-        quotes = -1
-        head = b""
+        if at < 0:
+            return None
+        # Counted once over the bytes before the first candidate, then line by line after it (a
+        # line ends with its LF, so a CRLF never straddles two counts).
+        head = data[: at + 1]
+        quotes = head.count(b'"')
+        breaks = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+        del head
         for _ in range(64):  # a handful of lines on, if a quoted value spans the first one
-            if at < 0 or at + 1 >= len(data):
+            if at + 1 >= len(data):
                 return None
-            if quotes < 0:
-                head = data[: at + 1]
-                quotes = head.count(b'"')
             if quotes % 2 == 0:
-                line = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+                line = breaks + 1
                 return (at + 1, line) if line > first_line else None
             following = data.find(b"\n", at + 1)
             if following < 0:
                 return None
             segment = data[at + 1 : following + 1]
             quotes += segment.count(b'"')
-            head += segment
+            breaks += segment.count(b"\n") + segment.count(b"\r") - segment.count(b"\r\n")
             at = following
     return None
-
-
-def _estimated_lines(path: str, size: int) -> int:
-    """How many lines the file has, from the line length of its first megabyte."""
-    with open(path, "rb") as handle:
-        sample = handle.read(1024 * 1024)
-    return max(1, int(size * (sample.count(b"\n") or 1) / max(1, len(sample))))
 
 
 Sink = Callable[[Problem], None]
@@ -270,12 +265,12 @@ def _child(
         for _item, outputs in stream(problems.append):
             for output in outputs:
                 take(output)
-        result: tuple[str, Merged | None, CheckDelta | None]
+        # Problems travel as plain tuples: cheaper to pickle than the frozen dataclasses.
+        result: tuple[str, dict[str, KindSummary] | None, list[tuple[Any, ...]] | None, CheckDelta | None]
         if owned():
-            merged = Merged(summary, [p.fields() for p in problems])  # type: ignore[misc]
-            result = ("ok", merged, check.since(mark))
+            result = ("ok", summary, [p.fields() for p in problems], check.since(mark))
         else:
-            result = ("notes", None, None)
+            result = ("notes", None, None, None)
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(channel, "wb") as pipe:
             pipe.write(data)
