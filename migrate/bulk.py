@@ -521,12 +521,14 @@ class BulkChecker:
         ctx: The run context (domains' own password policies).
         check: The cross-row checks clean rows are added to.
         processes: How many processes may check one big file (1: this one only).
+        rendered: Whether the other process sends its problems as rendered text.
     """
 
-    def __init__(self, ctx: Context, check: CrossCheck, processes: int = 1) -> None:
+    def __init__(self, ctx: Context, check: CrossCheck, processes: int = 1, *, rendered: bool = False) -> None:
         self.ctx = ctx
         self.check = check
         self.processes = processes
+        self.rendered = rendered
         self._users: dict[tuple[tuple[str, str, str], ...], BulkUsers] = {}
 
     def split(self, path: str, block: RowBlock, mapper: Mapper, state: CsvState, stream: Stream) -> Split | None:
@@ -540,7 +542,8 @@ class BulkChecker:
         from migrate.split import start_split
 
         notes = mapper.notes_given()
-        return start_split(path, block, state, self.check, stream, lambda: mapper.notes_given() == notes)
+        owned = lambda: mapper.notes_given() == notes  # noqa: E731
+        return start_split(path, block, state, self.check, stream, owned, rendered=self.rendered)
 
     def _plan(self, mapper: Mapper, block: RowBlock) -> BulkUsers | None:
         """The bulk checker for the block's rows, or None when they are mapped another way."""

@@ -106,6 +106,7 @@ def validate_cmd(
             options,
             existing_domains=domain_exists,
             on_problem=None if as_json else _print_problem,
+            on_rendered=None if as_json else sys.stdout.write,
             collect=as_json,
         )
     except ConfigError as exc:

@@ -89,16 +89,40 @@ def _first(value: int) -> tuple[int, str, int]:
 class CheckDelta:
     """What a CrossCheck learnt since a :meth:`CrossCheck.mark`, to merge into another copy.
 
-    The new addresses travel as one newline-joined string and an array of their index values:
-    unpickled at C speed, where a dict of half a million entries takes a third of a second.
+    Addresses and per-user aliases travel as newline-joined strings and arrays: unpickled at C
+    speed, where a dict of half a million entries takes a third of a second.
     """
 
     addresses: str
     kinds: array.array[int]  # each value's bits above the place (fields given, kind)
     places: array.array[int]
-    aliases: dict[str, tuple[int, str | None, str]]
+    aliases: str  # per-user aliases, newline-joined; then each one's place, column and owner
+    alias_places: array.array[int]
+    alias_columns: list[str | None]
+    alias_owners: str
     refs: dict[str, tuple[int, str | None, str]]
     domains: dict[str, tuple[int, str, int]]  # domain -> (first place, its key, added count)
+
+    def claims(self) -> dict[str, tuple[int, str | None, str]]:
+        """The per-user aliases as :meth:`CrossCheck.claim_aliases` takes them."""
+        if not self.aliases:
+            return {}
+        owners = self.alias_owners.split("\n")
+        return dict(zip(self.aliases.split("\n"), zip(self.alias_places, self.alias_columns, owners)))  # noqa: B905
+
+
+@dataclass(slots=True)
+class _Shard:
+    """Facts another process found, kept apart from the index until something needs them.
+
+    Moving half a million keys into the index costs more than the rest of the join; the checks
+    at the end only ask whether an address is there, which this set answers as well. Its
+    per-user aliases stay columns too: the checks at the end look at few of them.
+    """
+
+    keys: list[str]  # in the other process's order
+    members: set[str]
+    delta: CheckDelta
 
 
 @dataclass(slots=True)
@@ -124,10 +148,20 @@ class CrossCheck:
     _domain_uses: dict[str, _DomainUse] = field(default_factory=dict)
     _refs: dict[str, tuple[int, str | None, str]] = field(default_factory=dict)
     _per_user_aliases: dict[str, tuple[int, str | None, str]] = field(default_factory=dict)
+    _shard: _Shard | None = None
 
     def __post_init__(self) -> None:
         self._known = {d.lower() for d in self.existing_domains}
         self._places = _Places()
+
+    def _settle(self) -> None:
+        """Move a merged shard's addresses into the index (before anything adds to it)."""
+        shard, self._shard = self._shard, None
+        if shard is not None:
+            delta = shard.delta
+            values = map(int.__or__, map(int.__lshift__, delta.kinds, itertools.repeat(48)), delta.places)
+            self._addresses.update(zip(shard.keys, values))  # noqa: B905 - one value per address
+            self.claim_aliases(delta.claims())
 
     # What bulk validation (migrate.bulk) uses to add rows it found clean. Facts that keep "the
     # first row" keep the lowest packed place, so rows added in bulk before the rows of the same
@@ -137,7 +171,10 @@ class CrossCheck:
         """The key index of ``kind`` (users, aliases and lists share one: one address space)."""
         if kind == "domain":
             return self._domains
-        return self._admins if kind == "admin" else self._addresses
+        if kind == "admin":
+            return self._admins
+        self._settle()
+        return self._addresses
 
     @staticmethod
     def field_bits(kind: str) -> dict[str, int]:
@@ -170,6 +207,7 @@ class CrossCheck:
 
     def mark(self) -> tuple[int, ...]:
         """Where the facts stand now, for :meth:`since` (in a forked copy, see migrate.split)."""
+        self._settle()
         counts = tuple(use.count for use in self._domain_uses.values())
         sizes = (len(self._addresses), len(self._per_user_aliases), len(self._refs), len(self._domain_uses))
         others = (len(self._admins), len(self._domains), len(self._alias_domains))
@@ -182,16 +220,21 @@ class CrossCheck:
         the tail of each. Only facts of mail accounts are carried: a delta that saw domains or
         admins is refused.
         """
+        self._settle()
         addresses, aliases, refs, domains, admins, domain_keys, alias_domains = mark[:7]
         if (len(self._admins), len(self._domains), len(self._alias_domains)) != (admins, domain_keys, alias_domains):
             return None
         before = dict(zip(itertools.islice(self._domain_uses, domains), mark[7:]))  # noqa: B905 - one count each
-        new = dict(itertools.islice(self._addresses.items(), addresses, None))
+        values = list(itertools.islice(self._addresses.values(), addresses, None))
+        claims = list(itertools.islice(self._per_user_aliases.values(), aliases, None))
         return CheckDelta(
-            "\n".join(new),  # addresses hold no newline: they passed the address checks
-            array.array("Q", [value >> 48 for value in new.values()]),
-            array.array("Q", [value & _PLACE_MASK for value in new.values()]),
-            dict(itertools.islice(self._per_user_aliases.items(), aliases, None)),
+            "\n".join(itertools.islice(self._addresses, addresses, None)),  # addresses hold no newline
+            array.array("Q", map(int.__rshift__, values, itertools.repeat(48))),
+            array.array("Q", map(int.__and__, values, itertools.repeat(_PLACE_MASK))),
+            "\n".join(itertools.islice(self._per_user_aliases, aliases, None)),
+            array.array("Q", [claim[0] for claim in claims]),
+            [claim[1] for claim in claims],
+            "\n".join([claim[2] for claim in claims]),
             dict(itertools.islice(self._refs.items(), refs, None)),
             {
                 domain: (use.first, use.key, use.count - before.get(domain, 0))
@@ -208,12 +251,14 @@ class CrossCheck:
         """
         if delta is None:
             return False
+        self._settle()
         keys = delta.addresses.split("\n") if delta.addresses else []
-        if not self._addresses.keys().isdisjoint(keys):
+        members = set(keys)
+        if len(members) != len(keys) or not self._addresses.keys().isdisjoint(members):
             return False
-        values = map(int.__or__, map(int.__lshift__, delta.kinds, itertools.repeat(48)), delta.places)
-        self._addresses.update(zip(keys, values))  # noqa: B905 - one value per address
-        self.claim_aliases(delta.aliases)
+        # Its per-user aliases all come after ours, so where both claim one, ours is kept: they
+        # are added when the shard is settled, or looked at in finish().
+        self._shard = _Shard(keys, members, delta)
         refs = self._refs
         for target, held in delta.refs.items():
             mine = refs.get(target)
@@ -246,6 +291,7 @@ class CrossCheck:
         obj = entry.obj
         if obj is None:
             return
+        self._settle()
         if isinstance(obj, Domain):
             self._seen(self._domains, obj.domain, entry, "domain")
             self._alias_domains.update(obj.aliasDomains or ())
@@ -343,21 +389,34 @@ class CrossCheck:
                 )
         # Only the hits are sorted (for a stable report): a big input has many aliases, few clashes.
         addresses = self._addresses
-        clashes = [(alias, held) for alias, held in self._per_user_aliases.items() if alias in addresses]
+        shard = self._shard.members if self._shard is not None else frozenset()
+        claimed = self._per_user_aliases
+        clashes = [(alias, held) for alias, held in claimed.items() if alias in addresses or alias in shard]
+        late_claims: frozenset[str] | set[str] = frozenset()
+        if self._shard is not None and self._shard.delta.aliases:
+            delta = self._shard.delta
+            late = delta.aliases.split("\n")
+            hits = [
+                i for i, alias in enumerate(late) if (alias in addresses or alias in shard) and alias not in claimed
+            ]
+            if hits:
+                owners = delta.alias_owners.split("\n")
+                clashes += [(late[i], (delta.alias_places[i], delta.alias_columns[i], owners[i])) for i in hits]
+            if self._refs:
+                late_claims = set(late)
         for alias, (place, column, owner) in sorted(clashes):
-            if alias in addresses:
-                problems.append(
-                    Problem.at(
-                        self._places.unpack(place),
-                        "ALIAS_IS_ACCOUNT",
-                        f"the per-user alias {alias} of {owner} is also an account of its own",
-                        hint="remove it from the aliases column or delete the other account",
-                        column=column,
-                        key=owner,
-                    )
+            problems.append(
+                Problem.at(
+                    self._places.unpack(place),
+                    "ALIAS_IS_ACCOUNT",
+                    f"the per-user alias {alias} of {owner} is also an account of its own",
+                    hint="remove it from the aliases column or delete the other account",
+                    column=column,
+                    key=owner,
                 )
+            )
         for target, (place, column, owner) in sorted(self._refs.items()):
-            if target in self._addresses or target in self._per_user_aliases:
+            if target in addresses or target in shard or target in claimed or target in late_claims:
                 continue
             if target.rpartition("@")[2] not in self._domains:
                 continue  # the domain exists elsewhere; we cannot know its accounts

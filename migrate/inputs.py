@@ -320,6 +320,7 @@ def load_checked(
     report: Report,
     on_file_error: Callable[[InputFileError], None] | None = None,
     processes: int = 1,
+    rendered: bool = False,
 ) -> Iterator[Entry | BulkCount | Merged]:
     """Stream as :func:`load` does, plain rows checked in bulk (:mod:`migrate.bulk`).
 
@@ -327,11 +328,14 @@ def load_checked(
     every other row comes as an :class:`Entry` to be given to ``check.add`` before the next item
     is asked for. With ``processes`` above 1, the second part of a big CSV file may come as one
     :class:`Merged` (checked by a second process, its facts already in ``check``). Problems
-    come out exactly as :func:`load` reports them.
+    come out exactly as :func:`load` reports them; with ``rendered``, a :class:`Merged` carries
+    its problems as the text :meth:`Problem.render` gives, one per line, not as objects.
     """
     from migrate.bulk import BulkChecker
 
-    return _load(paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check, processes))
+    return _load(
+        paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check, processes, rendered=rendered)
+    )
 
 
 def _load(

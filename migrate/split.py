@@ -104,12 +104,15 @@ class Split:
             return None
         self._reap()
         try:
-            status, summary, fields, delta = pickle.loads(payload)
+            status, summary, problems, delta = pickle.loads(payload)
         except Exception:  # a child that died mid-write: its part is read here instead
             return None
         if status != "ok" or not self.check.merge(delta):
             return None
-        return Merged(summary, [Problem.from_fields(one) for one in fields])
+        if type(problems) is tuple:  # rendered: (text, errors, warnings)
+            text, errors, warnings = problems
+            return Merged(summary, text=text, errors=errors, warnings=warnings)
+        return Merged(summary, [Problem.from_fields(one) for one in problems])
 
     def cancel(self) -> None:
         """Stop the child (the parent reads its part itself, or gave up on the file)."""
@@ -169,7 +172,14 @@ def _rows(block: RowBlock, start: int, stop: int) -> RowBlock:
 
 
 def start_split(
-    path: str, first: RowBlock, state: CsvState, check: CrossCheck, stream: Stream, owned: Callable[[], bool]
+    path: str,
+    first: RowBlock,
+    state: CsvState,
+    check: CrossCheck,
+    stream: Stream,
+    owned: Callable[[], bool],
+    *,
+    rendered: bool = False,
 ) -> Split | None:
     """Fork a child to validate the second part of ``path``, if the file is big enough.
 
@@ -182,6 +192,7 @@ def start_split(
             item with the outputs its check gives.
         owned: Called in the child after its part: False when its mapper reported something
             (a note the parent's part could report too), which makes the parent read on itself.
+        rendered: Send the child's problems as rendered text (see :class:`Merged`).
 
     Returns:
         The running split, or ``None`` when the file is read by one process.
@@ -206,7 +217,7 @@ def start_split(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
         os.close(read_end)
-        _child(write_end, check, functools.partial(stream, part), owned)
+        _child(write_end, check, functools.partial(stream, part), owned, rendered)
     gc.unfreeze()
     os.close(write_end)
     return Split(pid, read_end, part, check)
@@ -230,7 +241,10 @@ def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None
         # line ends with its LF, so a CRLF never straddles two counts).
         head = data[: at + 1]
         quotes = head.count(b'"')
-        breaks = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+        breaks = head.count(b"\n")
+        returns = head.count(b"\r")
+        if returns:  # a lone CR ends a line too (a CRLF is one break); most files have none
+            breaks += returns - head.count(b"\r\n")
         del head
         for _ in range(64):  # a handful of lines on, if a quoted value spans the first one
             if at + 1 >= len(data):
@@ -252,7 +266,11 @@ Sink = Callable[[Problem], None]
 
 
 def _child(
-    channel: int, check: CrossCheck, stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]], owned: Callable[[], bool]
+    channel: int,
+    check: CrossCheck,
+    stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]],
+    owned: Callable[[], bool],
+    rendered: bool,
 ) -> None:  # pragma: no cover
     """Validate the part ``stream`` reads and write the result to ``channel``; never returns."""
     code = 1
@@ -265,10 +283,16 @@ def _child(
         for _item, outputs in stream(problems.append):
             for output in outputs:
                 take(output)
-        # Problems travel as plain tuples: cheaper to pickle than the frozen dataclasses.
-        result: tuple[str, dict[str, KindSummary] | None, list[tuple[Any, ...]] | None, CheckDelta | None]
+        # Problems travel as text or plain tuples: cheaper to pickle than the frozen dataclasses.
+        result: tuple[str, dict[str, KindSummary] | None, object, CheckDelta | None]
         if owned():
-            result = ("ok", summary, [p.fields() for p in problems], check.since(mark))
+            sent: object
+            if rendered:
+                errors = sum(1 for p in problems if p.is_error)
+                sent = ("".join([p.render() + "\n" for p in problems]), errors, len(problems) - errors)
+            else:
+                sent = [p.fields() for p in problems]
+            result = ("ok", summary, sent, check.since(mark))
         else:
             result = ("notes", None, None, None)
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

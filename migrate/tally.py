@@ -35,10 +35,17 @@ def new_summary() -> dict[str, KindSummary]:
 
 @dataclass(slots=True)
 class Merged:
-    """What another process found in its part of a file: counts per kind, problems in order."""
+    """What another process found in its part of a file: counts per kind, problems in order.
+
+    The problems come either as objects or, when only their text is wanted, already rendered
+    (``text``: each :meth:`Problem.render` and a newline) with how many are errors and warnings.
+    """
 
     summary: dict[str, KindSummary]
     problems: list[Problem] = field(default_factory=list)
+    text: str | None = None
+    errors: int = 0
+    warnings: int = 0
 
 
 class Tally:
@@ -48,12 +55,20 @@ class Tally:
         summary: Kind -> counts, updated in place.
         check: The cross-row checks entries are added to.
         emit: Receives each problem, in order.
+        emit_text: Receives problems another process rendered: (text, errors, warnings).
     """
 
-    def __init__(self, summary: dict[str, KindSummary], check: CrossCheck, emit: Callable[[Problem], None]) -> None:
+    def __init__(
+        self,
+        summary: dict[str, KindSummary],
+        check: CrossCheck,
+        emit: Callable[[Problem], None],
+        emit_text: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.summary = summary
         self.check = check
         self.emit = emit
+        self.emit_text = emit_text
 
     def take(self, item: Entry | BulkCount | Merged) -> None:
         """Count one item of the input stream and pass its problems on."""
@@ -65,6 +80,10 @@ class Tally:
                 mine.valid += counts.valid
                 mine.invalid += counts.invalid
                 mine.warnings += counts.warnings
+            if item.text is not None:
+                if self.emit_text is None:
+                    raise ValueError("rendered problems, but no emit_text to pass them to")
+                self.emit_text(item.text, item.errors, item.warnings)
             for problem in item.problems:
                 emit(problem)
             return

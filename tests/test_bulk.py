@@ -406,6 +406,9 @@ def test_per_user_aliases_and_forwardings_across_the_split_are_merged(tmp_path: 
     # Facts only the second part has: an alias that is an account, a member in no input.
     rows[285] = [*_row("owner3@example.com", aliases="late@example.com"), "ghost2@example.com"]
     rows[295] = [*_row("late@example.com"), ""]
+    # A forwarding of the first part to a per-user alias only the second part claims: no warning.
+    rows[7] = [*_row("owner4@example.com"), "latealias@example.com"]
+    rows[287] = [*_row("owner5@example.com", aliases="latealias@example.com"), ""]
     # Accounts of a domain in no input, in both parts: one report, counting them all.
     for index in (10, 20, 270, 299):
         rows[index] = [*_row(f"far{index}@elsewhere.example"), ""]
@@ -415,6 +418,7 @@ def test_per_user_aliases_and_forwardings_across_the_split_are_merged(tmp_path: 
     found = {(p.code, p.key) for p in report.problems}
     assert {("ALIAS_IS_ACCOUNT", "owner1@example.com"), ("ALIAS_IS_ACCOUNT", "owner3@example.com")} <= found
     assert ("MEMBER_NOT_IN_INPUT", "owner3@example.com") in found
+    assert ("MEMBER_NOT_IN_INPUT", "owner4@example.com") not in found
     unknown = [p.message for p in report.problems if p.code == "UNKNOWN_DOMAIN" and "elsewhere" in p.message]
     assert len(unknown) == 1 and unknown[0].startswith("4 account(s)")
 
@@ -453,3 +457,70 @@ def test_line_endings_are_counted_alike_by_both_processes(tmp_path: Path, split_
         writer.writerow(_row("late error@example.com"))
     report = _same_with_two_processes([path], exists=("example.com",))
     assert [p.line for p in report.problems] == [302]
+
+
+def test_a_later_file_repeating_an_address_of_the_second_part_is_a_duplicate(
+    tmp_path: Path, split_spy: list[str]
+) -> None:
+    # The child's addresses are kept apart after the join; the next file must still see them.
+    first = _write(tmp_path / "users.csv", _big_users(400))
+    later = _write(tmp_path / "more.csv", [_row("user390@example.com"), _row("user2@example.com")])
+    report = _same_with_two_processes([first, later], exists=("example.com",))
+    assert split_spy[0] == "merged"  # (any file splits here, even the two-row one)
+    duplicates = [(p.source, p.line, p.message) for p in report.problems if p.code == "DUPLICATE_ADDRESS"]
+    assert [(source, line) for source, line, _ in duplicates] == [(str(later), 2), (str(later), 3)]
+    assert duplicates[0][2].endswith(f"first at {first}:{_line_of(first, 'user390@example.com')}")
+
+
+def test_two_big_files_each_split_see_each_others_addresses(tmp_path: Path, split_spy: list[str]) -> None:
+    rows = _big_users(400)
+    second = [_row(f"second{i}@example.com") for i in range(300)]
+    second[280] = _row("user395@example.com")  # in the first file's second part
+    paths = [_write(tmp_path / "a.csv", rows), _write(tmp_path / "b.csv", second)]
+    report = _same_with_two_processes(paths, exists=("example.com",))
+    assert split_spy == ["merged", "merged"]
+    assert [(p.key, p.source) for p in report.problems if p.code == "DUPLICATE_ADDRESS"] == [
+        ("user395@example.com", str(paths[1]))
+    ]
+
+
+def test_problems_of_the_second_part_can_come_rendered(tmp_path: Path, split_spy: list[str]) -> None:
+    domains = _write(tmp_path / "domains.csv", [["example.com", "12"]], ["domain", "minPasswordLength"])
+    paths = [str(domains), str(_write(tmp_path / "users.csv", _big_users(400)))]
+
+    rendered: list[str] = []
+
+    def text_of(processes: int) -> tuple[str, ValidationReport]:
+        out: list[str] = []
+
+        def text(chunk: str) -> None:
+            rendered.append(chunk)
+            out.append(chunk)
+
+        report = validate(
+            paths, processes=processes, on_problem=lambda p: out.append(p.render() + "\n"), on_rendered=text
+        )
+        return "".join(out), report
+
+    two, report_two = text_of(2)
+    assert split_spy == ["merged"] and len(rendered) == 1 and rendered[0].count("\n    hint: ") > 3
+    one, report_one = text_of(1)
+    assert two == one and two.count("\n    hint: ") > 10
+    assert (report_two.errors, report_two.warnings) == (report_one.errors, report_one.warnings)
+    assert _summary(report_two) == _summary(report_one)
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The line (1-based) on which ``text`` first appears in ``path``."""
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def test_validation_collects_young_garbage_less_often_and_restores_the_setting(tmp_path: Path) -> None:
+    import gc
+
+    seen: list[tuple[int, int, int]] = []
+    before = gc.get_threshold()
+    users = _write(tmp_path / "users.csv", [_row("bad address@example.com")])
+    validate([str(users)], existing_domains=("example.com",), on_problem=lambda _: seen.append(gc.get_threshold()))
+    assert seen and seen[0][0] >= 20_000 and seen[0][1:] == before[1:]
+    assert gc.get_threshold() == before
