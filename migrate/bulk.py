@@ -32,7 +32,8 @@ from migrate.records import Problem, RowBlock
 if TYPE_CHECKING:
     from migrate.mapping_mapper import Mapper
     from migrate.readers.csv_reader import CsvState
-    from migrate.split import Split, Stream
+    from migrate.readers.xlsx_reader import SheetState
+    from migrate.split import SheetStream, Split, Stream
 
 __all__ = ["BULK_FIELDS", "BulkChecker", "BulkCount", "BulkUsers"]
 
@@ -544,6 +545,16 @@ class BulkChecker:
         notes = mapper.notes_given()
         owned = lambda: mapper.notes_given() == notes  # noqa: E731
         return start_split(path, block, state, self.check, stream, owned, rendered=self.rendered)
+
+    def split_sheet(self, block: RowBlock, mapper: Mapper, state: SheetState, stream: SheetStream) -> Split | None:
+        """As :meth:`split`, for the worksheet ``block`` starts (see :func:`start_sheet_split`)."""
+        if not self.processes > 1 or self._plan(mapper, block) is None:
+            return None
+        from migrate.split import start_sheet_split
+
+        notes = mapper.notes_given()
+        owned = lambda: mapper.notes_given() == notes  # noqa: E731
+        return start_sheet_split(block, state, self.check, stream, owned, rendered=self.rendered)
 
     def _plan(self, mapper: Mapper, block: RowBlock) -> BulkUsers | None:
         """The bulk checker for the block's rows, or None when they are mapped another way."""

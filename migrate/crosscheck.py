@@ -72,6 +72,18 @@ class _Places:
             self._contexts.append(ident)
         return ctx << 32
 
+    def since(self, count: int) -> tuple[int, list[tuple[str, str | None, str]]]:
+        """The files and sheets numbered after the first ``count``: (count, them)."""
+        return count, self._contexts[count:]
+
+    def adopt(self, start: int, contexts: list[tuple[str, str | None, str]]) -> bool:
+        """Number ``contexts`` from ``start`` on, as another copy did; False if that clashes."""
+        if start != len(self._contexts):
+            return False
+        for ident in contexts:
+            self.base(*ident)
+        return True
+
     def unpack(self, place: int) -> Provenance:
         source, sheet, fmt = self._contexts[place >> 32 & 0xFFFF]
         return Provenance(source, sheet, place & 0xFFFFFFFF, fmt)
@@ -102,6 +114,8 @@ class CheckDelta:
     alias_owners: str
     refs: dict[str, tuple[int, str | None, str]]
     domains: dict[str, tuple[int, str, int]]  # domain -> (first place, its key, added count)
+    # Files and sheets the other copy numbered (a workbook's later sheets): (first number, them).
+    contexts: tuple[int, list[tuple[str, str | None, str]]]
 
     def claims(self) -> dict[str, tuple[int, str | None, str]]:
         """The per-user aliases as :meth:`CrossCheck.claim_aliases` takes them."""
@@ -210,7 +224,7 @@ class CrossCheck:
         self._settle()
         counts = tuple(use.count for use in self._domain_uses.values())
         sizes = (len(self._addresses), len(self._per_user_aliases), len(self._refs), len(self._domain_uses))
-        others = (len(self._admins), len(self._domains), len(self._alias_domains))
+        others = (len(self._admins), len(self._domains), len(self._alias_domains), len(self._places._contexts))
         return (*sizes, *others, *counts)
 
     def since(self, mark: tuple[int, ...]) -> CheckDelta | None:
@@ -221,10 +235,10 @@ class CrossCheck:
         admins is refused.
         """
         self._settle()
-        addresses, aliases, refs, domains, admins, domain_keys, alias_domains = mark[:7]
+        addresses, aliases, refs, domains, admins, domain_keys, alias_domains, contexts = mark[:8]
         if (len(self._admins), len(self._domains), len(self._alias_domains)) != (admins, domain_keys, alias_domains):
             return None
-        before = dict(zip(itertools.islice(self._domain_uses, domains), mark[7:]))  # noqa: B905 - one count each
+        before = dict(zip(itertools.islice(self._domain_uses, domains), mark[8:]))  # noqa: B905 - one count each
         values = list(itertools.islice(self._addresses.values(), addresses, None))
         claims = list(itertools.islice(self._per_user_aliases.values(), aliases, None))
         return CheckDelta(
@@ -241,6 +255,7 @@ class CrossCheck:
                 for domain, use in self._domain_uses.items()
                 if use.count != before.get(domain, 0)
             },
+            self._places.since(contexts),
         )
 
     def merge(self, delta: CheckDelta | None) -> bool:
@@ -255,6 +270,8 @@ class CrossCheck:
         keys = delta.addresses.split("\n") if delta.addresses else []
         members = set(keys)
         if len(members) != len(keys) or not self._addresses.keys().isdisjoint(members):
+            return False
+        if not self._places.adopt(*delta.contexts):
             return False
         # Its per-user aliases all come after ours, so where both claim one, ours is kept: they
         # are added when the shard is settled, or looked at in finish().

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from migrate.bulk import BulkChecker, BulkCount
     from migrate.crosscheck import CrossCheck
     from migrate.mapping_mapper import Mapper
-    from migrate.readers.csv_reader import CsvPart
-    from migrate.split import Split
+    from migrate.readers.csv_reader import CsvPart, CsvState
+    from migrate.readers.xlsx_reader import SheetState
+    from migrate.split import SheetPart, Split
     from migrate.tally import Merged
 
 __all__ = ["Entry", "InputOptions", "load", "load_checked", "load_file"]
@@ -111,12 +112,18 @@ def _tabular(
     from migrate.mapping import Mapper, detect_profile, load_profile
 
     read: Callable[..., Iterable[TableRow | RowBlock]] = read_table
-    state = None
+    state: CsvState | SheetState | None = None
+    relay: _Relay | None = None
     if bulk is not None:
         from migrate.readers.csv_reader import CsvState
+        from migrate.readers.xlsx_reader import SheetState
 
-        state = CsvState()
+        state = CsvState() if fmt == "csv" else SheetState()
         read = functools.partial(read_table_blocks, state=state)
+        if fmt == "xlsx":
+            # A second process may go on with a copy of this reading: what it reports must then
+            # reach its own sink, in order with its rows' problems, not this process's.
+            report = relay = _Relay(report)
 
     profile = load_profile(options.mapping) if options.mapping else None
     header = profile.header if profile else True
@@ -156,16 +163,25 @@ def _tabular(
     mapper = Mapper(profile, report=report)
     seen = 0
     split: Split | None = None
-    tried = bulk is None or state is None or fmt != "csv"
+    # A CSV file is tried once, a workbook once per sheet until a sheet is split.
+    tried: bool | str | None = bulk is None or state is None
     broken = False
     try:
         for item in rows:
-            if not tried and type(item) is RowBlock:
+            if tried is not True and type(item) is RowBlock and item.sheet != tried:
                 # A big file's second part may be checked by a second process meanwhile.
-                tried = True
                 assert bulk is not None and state is not None
-                stream = functools.partial(_part_stream, path, mapper, bulk, ctx)
-                split = bulk.split(path, item, mapper, state, stream)
+                if type(state) is SheetState:
+                    assert relay is not None
+                    tried = item.sheet
+                    sheet_stream = functools.partial(_sheet_stream, rows, relay, state, mapper, bulk, ctx)
+                    split = bulk.split_sheet(item, mapper, state, sheet_stream)
+                else:
+                    assert isinstance(state, CsvState)
+                    tried = True
+                    stream = functools.partial(_part_stream, path, mapper, bulk, ctx)
+                    split = bulk.split(path, item, mapper, state, stream)
+                tried = True if split is not None else tried
             if type(item) is TableRow and item.problems and not broken:
                 broken = any(p.code in _BROKEN for p in item.problems)
             if split is not None:
@@ -176,7 +192,7 @@ def _tabular(
                         yield from _process(mine, mapper, bulk, ctx, report)
                     # The two readings agree only if a record starts on the child's first line
                     # here too, nothing before it was broken, and the file kept one encoding.
-                    legacy = state is not None and state.watch is not None and state.watch.legacy is not None
+                    legacy = type(state) is CsvState and state.watch is not None and state.watch.legacy is not None
                     if split.aligned and not broken and not legacy:
                         merged = split.join()
                     else:
@@ -207,6 +223,44 @@ def _part_stream(
     from migrate.readers.csv_reader import read_csv_part
 
     for item in read_csv_part(path, part, report=report):
+        yield item, _process(item, mapper, bulk, ctx, report)
+
+
+class _Relay:
+    """A problem sink that passes problems on to a target that can be swapped."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: Report) -> None:
+        self.target = target
+
+    def __call__(self, problem: Problem) -> None:
+        self.target(problem)
+
+
+def _sheet_stream(
+    rows: Iterable[TableRow | RowBlock],
+    relay: _Relay,
+    state: SheetState,
+    mapper: Mapper,
+    bulk: BulkChecker,
+    ctx: Context,
+    part: SheetPart,
+    report: Report,
+) -> Iterator[tuple[TableRow | RowBlock, Iterator[Entry | BulkCount]]]:
+    """The rest of a workbook from ``part`` on, in a process that took over a copy of its reading."""
+    from migrate.split import tail_from
+
+    relay.target = report
+    state.skip_to = part.line
+    started = False
+    for item in rows:
+        if not started:
+            sheet = item.sheet if type(item) is RowBlock else item.prov.sheet  # type: ignore[union-attr]
+            tail = tail_from(item, part.line) if sheet == part.sheet else item
+            if tail is None:
+                continue
+            started, item = True, tail
         yield item, _process(item, mapper, bulk, ctx, report)
 
 

@@ -1,4 +1,4 @@
-"""Two processes for one big CSV file: the second part is validated in a fork meanwhile.
+"""Two processes for one big CSV file or worksheet: the second part is validated in a fork meanwhile.
 
 Bulk validation (:mod:`migrate.bulk`) leaves CPython's own speed as the limit, on one core. For a
 big file, ``validate`` forks once: the child reads the file from a record boundary about halfway
@@ -6,6 +6,10 @@ big file, ``validate`` forks once: the child reads the file from a record bounda
 bytes before it) and sends back what it found: counts, problems in order, and what the cross-row
 checks learnt. The parent checks the rows up to that line meanwhile, makes sure its own reading
 has a record starting exactly there, then takes the child's part as if it had read it itself.
+
+A worksheet is split the same way once calamine has loaded it: the child is a copy of the parent
+with the sheet in memory and its reader in the same place, so it goes on reading that copy from a
+row about halfway (rows are numbered exactly there, no boundary to find) to the end of the workbook.
 
 The child knows the inputs read before the split (it is a copy of the parent at the fork), not
 the parent's own part of the file. Every fact that depends on order is either kept as "the row
@@ -30,25 +34,45 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.crosscheck import CheckDelta, CrossCheck
 from migrate.readers.csv_reader import CsvPart, CsvState
+from migrate.readers.xlsx_reader import SheetState
 from migrate.records import Problem, RowBlock, TableRow
 from migrate.tally import KindSummary, Merged, Tally, new_summary
 
-__all__ = ["MIN_SPLIT_BYTES", "Split", "start_split"]
+__all__ = ["MIN_SPLIT_BYTES", "MIN_SPLIT_ROWS", "SheetPart", "Split", "start_sheet_split", "start_split", "tail_from"]
 
 #: Files smaller than this are read by one process: the fork and the join would cost more.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
+#: The same for the rows left in a worksheet (calamine's loading is not shared, only what follows).
+MIN_SPLIT_ROWS = 20_000
 
 # The parent's share of the file's bytes. The parent also prints every problem and merges the
 # child's facts at the end, so it takes a little less than half.
 _PARENT_SHARE = 0.52
 
+# A sheet's rows after the parent's first block are as cheap for either process; the parent also
+# prints its problems and joins, and the child pickles its result: about even.
+_SHEET_PARENT_SHARE = 0.5
+
 Item = TableRow | RowBlock
 Outputs = Iterator[Any]
+Sink = Callable[[Problem], None]
 Stream = Callable[[CsvPart, Callable[[Problem], None]], Iterable[tuple[Item, Outputs]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetPart:
+    """Where a worksheet's second part starts: its sheet and the number of its first row."""
+
+    sheet: str
+    line: int
+
+
+SheetStream = Callable[[SheetPart, Callable[[Problem], None]], Iterable[tuple[Item, Outputs]]]
 
 
 class Split:
@@ -61,11 +85,13 @@ class Split:
         check: The parent's cross-row checks, to merge the child's facts into.
     """
 
-    def __init__(self, pid: int, channel: int, part: CsvPart, check: CrossCheck) -> None:
+    def __init__(self, pid: int, channel: int, part: CsvPart | SheetPart, check: CrossCheck) -> None:
         self.pid = pid
         self.channel = channel
         self.part = part
         self.check = check
+        # A sheet's rows are numbered exactly: no record of the parent's reading can straddle the line.
+        self.exact = isinstance(part, SheetPart)
         self.aligned = False
         self._done = False
         self._started = time.monotonic()
@@ -78,17 +104,21 @@ class Split:
         broken before it): only then are the two readings the same.
         """
         first = self.part.line
+        if isinstance(self.part, SheetPart) and _sheet_of(item) != self.part.sheet:
+            # A later sheet (the split's sheet has nothing left from its line on): the child's.
+            self.aligned = True
+            return None, item
         if type(item) is not RowBlock:
             assert isinstance(item, TableRow)
             if item.prov.line < first:
                 return item, None
-            self.aligned = item.prov.line == first
+            self.aligned = self.exact or item.prov.line == first
             return None, item
         lines = item.lines
         if lines[-1] < first:
             return item, None
         at = bisect.bisect_left(lines, first)
-        self.aligned = at < len(lines) and lines[at] == first
+        self.aligned = self.exact or (at < len(lines) and lines[at] == first)
         return (_rows(item, 0, at) if at else None), _rows(item, at, len(lines))
 
     def join(self) -> Merged | None:
@@ -130,6 +160,22 @@ class Split:
             self._done = True
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
+
+
+def _sheet_of(item: Item) -> str | None:
+    return item.sheet if type(item) is RowBlock else item.prov.sheet  # type: ignore[union-attr]
+
+
+def tail_from(item: Item, line: int) -> Item | None:
+    """The rows of ``item`` from ``line`` on (all of it, part of a block, or None)."""
+    if type(item) is not RowBlock:
+        assert isinstance(item, TableRow)
+        return item if item.prov.line >= line else None
+    lines = item.lines
+    if lines[-1] < line:
+        return None
+    at = bisect.bisect_left(lines, line)
+    return item if at == 0 else _rows(item, at, len(lines))
 
 
 def _deadline(started: float) -> float:
@@ -212,12 +258,57 @@ def start_split(
     part = CsvPart(offset, line, codec, state.delimiter, state.headers, state.width)
     # Places of this file are numbered before the fork, so both processes number them alike.
     check.place_base(first.source, first.sheet, first.fmt)
+    return _fork(functools.partial(stream, part), part, check, owned, rendered)
+
+
+def start_sheet_split(
+    first: RowBlock,
+    state: SheetState,
+    check: CrossCheck,
+    stream: SheetStream,
+    owned: Callable[[], bool],
+    *,
+    rendered: bool = False,
+) -> Split | None:
+    """Fork a child to validate the second part of the worksheet ``first`` starts, if it is big.
+
+    Args:
+        first: The sheet's first block of rows (read by the parent, not yet checked).
+        state: The reader's place: the sheet and its last row.
+        check: The cross-row checks (the child starts from a copy).
+        stream: Given where the part starts and a problem sink, goes on with the parent's own
+            reading (the child's copy of it) from that line and yields each item with its outputs.
+        owned: As for :func:`start_split`.
+        rendered: Send the child's problems as rendered text (see :class:`Merged`).
+
+    Returns:
+        The running split, or ``None`` when the sheet is read by one process.
+    """
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+        return None
+    start = first.lines[0]
+    left = state.last_line - start
+    if first.sheet is None or state.sheet != first.sheet or left < MIN_SPLIT_ROWS:
+        return None
+    part = SheetPart(first.sheet, start + int(left * _SHEET_PARENT_SHARE))
+    check.place_base(first.source, first.sheet, first.fmt)
+    return _fork(functools.partial(stream, part), part, check, owned, rendered)
+
+
+def _fork(
+    stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]],
+    part: CsvPart | SheetPart,
+    check: CrossCheck,
+    owned: Callable[[], bool],
+    rendered: bool,
+) -> Split:
+    """Start the child that checks what ``stream`` reads; the parent gets its :class:`Split`."""
     read_end, write_end = os.pipe()
     gc.freeze()  # the child's collections then leave the shared pages alone
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
         os.close(read_end)
-        _child(write_end, check, functools.partial(stream, part), owned, rendered)
+        _child(write_end, check, stream, owned, rendered)
     gc.unfreeze()
     os.close(write_end)
     return Split(pid, read_end, part, check)
@@ -260,9 +351,6 @@ def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None
             breaks += segment.count(b"\n") + segment.count(b"\r") - segment.count(b"\r\n")
             at = following
     return None
-
-
-Sink = Callable[[Problem], None]
 
 
 def _child(

@@ -335,6 +335,7 @@ def split_spy(monkeypatch: pytest.MonkeyPatch, spy: list[int]) -> Iterator[list[
     from migrate import split
 
     monkeypatch.setattr(split, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(split, "MIN_SPLIT_ROWS", 0)
     monkeypatch.setattr(split.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(split.threading, "active_count", lambda: 1)  # threads other tests left
     joins: list[str] = []
@@ -524,3 +525,79 @@ def test_validation_collects_young_garbage_less_often_and_restores_the_setting(t
     validate([str(users)], existing_domains=("example.com",), on_problem=lambda _: seen.append(gc.get_threshold()))
     assert seen and seen[0][0] >= 20_000 and seen[0][1:] == before[1:]
     assert gc.get_threshold() == before
+
+
+# ---------------------------------------------------------------- two processes for one big worksheet
+
+
+def _book(path: Path, sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> Path:
+    """A workbook with these sheets; a value starting "=" is a formula (``=1/0``: an error)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    for name, (header, rows) in sheets.items():
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, header)
+        for number, row in enumerate(rows, 1):
+            for column, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str) and value.startswith("="):
+                    sheet.write_formula(number, column, value, None, "#DIV/0!" if "/0" in value else "")
+                else:
+                    sheet.write(number, column, value)
+    book.close()
+    return path
+
+
+def test_a_second_process_checks_the_second_half_of_a_sheet_with_the_same_report(
+    tmp_path: Path, split_spy: list[str]
+) -> None:
+    rows = _big_users(400)
+    rows[300][HEADER.index("name")] = "=1/0"  # formula cells in the child's part: found by the scan
+    rows[350][HEADER.index("name")] = "=A1"
+    path = _book(tmp_path / "staff.xlsx", {"Users": (HEADER, rows)})
+    report = _same_with_two_processes([path], exists=("example.com",))
+    assert split_spy == ["merged"]
+    codes = [(p.code, p.line) for p in report.problems]
+    assert ("FORMULA_ERROR", 302) in codes and ("FORMULA_NO_VALUE", 352) in codes
+
+
+def test_the_child_goes_on_to_the_sheets_after_the_split_one(tmp_path: Path, split_spy: list[str]) -> None:
+    users = _big_users(300)
+    users[250] = _row("user10@example.com")  # in the child's part, repeating an address of the first part
+    aliases = [
+        ["sales@example.com", "user1@example.com,ghost@example.com"],
+        ["user20@example.com", "user2@example.com"],
+    ]
+    path = _book(
+        tmp_path / "staff.xlsx",
+        {"Users": (HEADER, users), "Aliases": (["email", "members", "members"], aliases)},
+    )
+    domains = _write(tmp_path / "domains.csv", [["example.com"]], ["domain"])
+    report = _same_with_two_processes([domains, path])
+    # The duplicate of a first-part address makes the parent read on itself; the rest as ever.
+    assert split_spy == ["read here"]
+    found = {(p.code, p.sheet) for p in report.problems}
+    assert {("DUPLICATE_HEADER", "Aliases"), ("DUPLICATE_ADDRESS", "Aliases")} <= found
+
+
+def test_a_sheet_split_with_later_sheets_and_no_clash_is_merged(tmp_path: Path, split_spy: list[str]) -> None:
+    users = _big_users(300) + [[None] * len(HEADER)] * 200  # blank rows past the split line
+    aliases = [
+        ["sales@example.com", "user1@example.com,ghost@example.com"],
+        ["late@example.com", "user290@example.com"],
+    ]
+    path = _book(
+        tmp_path / "staff.xlsx",
+        {
+            "Users": (HEADER, users),
+            "Aliases": (["email", "members"], aliases),
+            "Lists": (["email", "members"], []),  # a header and no rows: the child's reader says so
+        },
+    )
+    domains = _write(tmp_path / "domains.csv", [["example.com"]], ["domain"])
+    report = _same_with_two_processes([domains, path])
+    assert split_spy == ["merged"]
+    assert any(p.code == "MEMBER_NOT_IN_INPUT" and p.key == "sales@example.com" for p in report.problems)
+    assert [p.sheet for p in report.problems if p.code == "NO_DATA_ROWS"] == ["Lists"]

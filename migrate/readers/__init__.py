@@ -81,7 +81,8 @@ def read_table_blocks(
 ) -> Iterator[TableRow | RowBlock]:
     """Stream a CSV or XLSX file as :func:`read_table` does, plain rows gathered in blocks.
 
-    ``state`` (a :class:`~migrate.readers.csv_reader.CsvState`) learns how a CSV file was read.
+    ``state`` (a :class:`~migrate.readers.csv_reader.CsvState` for CSV, a
+    :class:`~migrate.readers.xlsx_reader.SheetState` for XLSX) learns how the file is being read.
     """
     if fmt == "csv":
         from migrate.readers.csv_reader import read_csv_blocks
@@ -89,7 +90,7 @@ def read_table_blocks(
         return read_csv_blocks(path, encoding=encoding, delimiter=delimiter, header=header, report=report, state=state)
     from migrate.readers.xlsx_reader import read_xlsx_blocks
 
-    return read_xlsx_blocks(path, header=header, report=report)
+    return read_xlsx_blocks(path, header=header, report=report, state=state)
 
 
 def read_records(path: str | os.PathLike[str], fmt: str, *, report: Report) -> Iterator[Record]:

@@ -15,10 +15,12 @@ dates in ISO) and records each non-text cell's type so the model can tell "this 
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import os
 import zipfile
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.errors import InputFileError
@@ -51,10 +53,26 @@ from migrate.readers.xlsx_safety import (
 )
 from migrate.records import Problem, Provenance, RowBlock, Severity, TableRow
 
-__all__ = ["HEADER_SEARCH_ROWS", "read_xlsx", "read_xlsx_blocks", "sheet_kind"]
+__all__ = ["HEADER_SEARCH_ROWS", "SheetState", "read_xlsx", "read_xlsx_blocks", "sheet_kind"]
 
 #: How many rows at the top of a sheet may hold titles before the header row.
 HEADER_SEARCH_ROWS = 20
+
+
+@dataclass(slots=True)
+class SheetState:
+    """Where a block reader is in its workbook, for a second process that takes over a part.
+
+    Attributes:
+        sheet: The sheet being read.
+        last_line: The number of its last row (rows are numbered as :func:`read_xlsx` numbers them).
+        skip_to: Set by a process that continues a copy of the reader from a later line: rows of
+            the current sheet before that line are passed over without being converted.
+    """
+
+    sheet: str | None = None
+    last_line: int = 0
+    skip_to: int = 0
 
 
 def read_xlsx(
@@ -101,11 +119,12 @@ def _read(
     limits: ArchiveLimits,
     *,
     blocks: bool,
+    state: SheetState | None = None,
 ) -> Iterator[TableRow | RowBlock]:
     source = source_name if source_name is not None else os.fspath(path)
     archive = open_archive(path, source=source, limits=limits)
     try:
-        yield from _read_workbook(path, archive, source, header, report, sheets, blocks)
+        yield from _read_workbook(path, archive, source, header, report, sheets, blocks, state)
     finally:
         archive.close()
 
@@ -116,13 +135,15 @@ def read_xlsx_blocks(
     header: bool = True,
     source_name: str | None = None,
     report: Report = ignore_problem,
+    state: SheetState | None = None,
 ) -> Iterator[TableRow | RowBlock]:
     """Stream a workbook as :func:`read_xlsx` does, plain rows gathered in :class:`RowBlock`.
 
     The same rows in the same order with the same problems; rows with nothing to report that
     share their cell types come in blocks, for callers that check them a column at a time.
+    ``state`` (when given) follows the sheet being read (see :class:`SheetState`).
     """
-    return _read(path, header, source_name, report, None, DEFAULT_LIMITS, blocks=True)
+    return _read(path, header, source_name, report, None, DEFAULT_LIMITS, blocks=True, state=state)
 
 
 def _engine_error(exc: Exception, source: str, sheet: str | None = None) -> InputFileError:
@@ -198,6 +219,7 @@ def _read_workbook(
     report: Report,
     wanted: Collection[str] | None,
     blocks: bool,
+    state: SheetState | None,
 ) -> Iterator[TableRow | RowBlock]:
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -226,6 +248,9 @@ def _read_workbook(
                 rows = sheet.iter_rows()
             except CalamineError as exc:
                 raise _engine_error(exc, source, name) from None
+            if state is not None:
+                end = sheet.end  # 0-based (row, column); rows are read from row 0 on
+                state.sheet, state.last_line, state.skip_to = name, end[0] + 1 if end else 0, 0
             if scan.unplaced:
                 report(
                     Problem(
@@ -237,7 +262,7 @@ def _read_workbook(
                         sheet=name,
                     )
                 )
-            reader = _SheetReader(source, name, kind, start[1] if start else 0, scan.marks, report)
+            reader = _SheetReader(source, name, kind, start[1] if start else 0, scan.marks, report, state)
             try:
                 yield from reader.rows(rows, header, blocks)
             except CalamineError as exc:
@@ -263,7 +288,9 @@ class _SheetReader:
         first_column: int,
         marks: dict[int, list[CellMark]],
         report: Report,
+        state: SheetState | None = None,
     ) -> None:
+        self.state = state
         self.source = source
         self.sheet = sheet
         self.kind = kind
@@ -415,7 +442,13 @@ class _SheetReader:
         """
         limit = tabular.BLOCK_ROWS
         marked = sorted(self.marks)
+        state = self.state
         while True:
+            if state is not None and state.skip_to > line:
+                # A process that checks only the rows from skip_to on: drop the others unread.
+                skipped = state.skip_to - line
+                collections.deque(itertools.islice(rows, skipped), maxlen=0)
+                line += skipped
             chunk = list(itertools.islice(rows, limit))
             if not chunk:
                 return
