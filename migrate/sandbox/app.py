@@ -23,7 +23,7 @@ from migrate.sandbox.faults import Faults
 from migrate.sandbox.routes import GLOBAL, PUBLIC, Edition, Route, edition
 from migrate.sandbox.sessions import Session
 
-__all__ = ["build_app", "cookie_name"]
+__all__ = ["SESSION_EXPIRED_PAGE", "build_app", "cookie_name", "encode_reply", "lone_cookie", "run_route"]
 
 _log = logging.getLogger(__name__)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -31,6 +31,8 @@ _LOGIN_PAGE = "/iredadmin/login"
 _DOMAINS_PAGE = "/iredadmin/domains"
 # Large member lists travel as one form field; the web.py default would be far lower.
 _MAX_BODY = 64 * 1024 * 1024
+#: Where a session used from another address is sent (after being dropped).
+SESSION_EXPIRED_PAGE = f"{_LOGIN_PAGE}?msg=SESSION_EXPIRED"
 _SESSION: web.RequestKey[Session | None] = web.RequestKey("sandbox_session")
 
 
@@ -44,71 +46,128 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location}, text="")
 
 
-def _render(state: AppState, reply: Reply) -> web.Response:
-    success, msg = ("success", "msg") if state.config.old_envelope else ("_success", "_msg")
+def encode_reply(state: AppState, reply: Reply) -> bytes:
+    """Return the JSON body of a handled reply, in the configured envelope dialect."""
     if reply.data is None and reply.msg is None:
         # The bare envelope of most writes: the same bytes every time.
         encoded = b'{"success": true}' if state.config.old_envelope else b'{"_success": true}'
-        if not reply.success:
-            encoded = encoded.replace(b"true", b"false")
-    else:
-        body: dict[str, object] = {success: reply.success}
-        if reply.data is not None:
-            body[reply.key] = reply.data
-        if reply.msg is not None:
-            body[msg] = reply.msg
-        encoded = json.dumps(body).encode("utf-8")
-    response = web.Response(body=encoded, content_type="application/json")
+        return encoded if reply.success else encoded.replace(b"true", b"false")
+    success, msg = ("success", "msg") if state.config.old_envelope else ("_success", "_msg")
+    body: dict[str, object] = {success: reply.success}
+    if reply.data is not None:
+        body[reply.key] = reply.data
+    if reply.msg is not None:
+        body[msg] = reply.msg
+    return json.dumps(body).encode("utf-8")
+
+
+def _render(state: AppState, reply: Reply) -> web.Response:
+    response = web.Response(body=encode_reply(state, reply), content_type="application/json")
     if reply.cookie:
         response.set_cookie(cookie_name(state), reply.cookie, path="/", httponly=True, samesite="Strict")
     return response
 
 
-def _redirect_for(route: Route, ctx: Ctx, code: str | None) -> web.Response | None:
+def _redirect_for(route: Route, ctx: Ctx, code: str | None) -> str | None:
     """The ``policy_auth_redirect`` quirk: auth failures as HTML redirects on some endpoints."""
     if not route.redirects or not ctx.quirk("policy_auth_redirect"):
         return None
     if route.redirects == "global" and ctx.match.get("account") != "global":
         return None
     if code == "LOGIN_REQUIRED":
-        return _see_other(f"{_LOGIN_PAGE}?msg=LOGIN_REQUIRED")
+        return f"{_LOGIN_PAGE}?msg=LOGIN_REQUIRED"
     if code == "PERMISSION_DENIED":
-        return _see_other(f"{_DOMAINS_PAGE}?msg=PERMISSION_DENIED")
+        return f"{_DOMAINS_PAGE}?msg=PERMISSION_DENIED"
     return None
+
+
+def run_route(
+    state: AppState,
+    route: Route,
+    parts: Edition,
+    match: dict[str, str],
+    params: dict[str, str],
+    session: Session | None,
+    remote: str,
+    *,
+    method: str,
+    path: str,
+) -> Reply | str:
+    """Run an API endpoint on a read request from an allowed client: login, rights, then the handler.
+
+    Shared by the aiohttp app and the lean path (:mod:`migrate.sandbox.fastpath`), so both
+    answer alike.
+
+    Args:
+        state: The shared state.
+        route: The matched route.
+        parts: The edition.
+        match: Path parameters as matched (lower-cased here).
+        params: Query and form parameters (the last value of a repeated name wins).
+        session: The caller's live session, if any.
+        remote: The client address.
+        method: The HTTP method (reads run outside a transaction).
+        path: The request path, for the log line of an unexpected error.
+
+    Returns:
+        The reply to render, or the location of a 303 redirect (``policy_auth_redirect``).
+    """
+    ctx = parts.ctx_class(state, {key: value.lower() for key, value in match.items()}, params, session, remote)
+    try:
+        # Reads need no transaction: one thread owns the connection, so nothing interleaves.
+        with state.db.tx() if method != "GET" else contextlib.nullcontext():
+            if route.auth != PUBLIC:
+                if ctx.session is None:
+                    raise ApiError("LOGIN_REQUIRED")
+                ctx.is_global = parts.is_global(ctx)
+                if route.auth == GLOBAL:
+                    ctx.require_global()
+            return route.handler(ctx)
+    except ApiError as exc:
+        redirect = _redirect_for(route, ctx, exc.code)
+        return redirect if redirect is not None else fail(exc.code)
+    except Exception as exc:  # the real server renders any unexpected error as its repr()
+        _log.warning("%s %s failed: %r", method, path, exc)
+        return fail(repr(exc))
 
 
 def _endpoint(state: AppState, route: Route, parts: Edition) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        if not state.client_allowed(request.remote):
+        remote = request.remote or ""
+        if not state.client_allowed(remote):
             return _render(state, fail("NOT_AUTHORIZED"))
         # The query string is read on every method, the body only where web.py reads one.
         params = {key: value for key, value in request.query.items()} if request.query_string else {}
         if request.method in _BODY_METHODS:
             form = await request.post()
             params.update((key, value) for key, value in form.items() if isinstance(value, str))
-        match = {key: value.lower() for key, value in request.match_info.items()}
-        ctx = parts.ctx_class(state, match, params, request.get(_SESSION), request.remote or "")
-        try:
-            # Reads need no transaction: one thread owns the connection, so nothing interleaves.
-            with state.db.tx() if request.method != "GET" else contextlib.nullcontext():
-                if route.auth != PUBLIC:
-                    if ctx.session is None:
-                        raise ApiError("LOGIN_REQUIRED")
-                    ctx.is_global = parts.is_global(ctx)
-                    if route.auth == GLOBAL:
-                        ctx.require_global()
-                reply = route.handler(ctx)
-        except ApiError as exc:
-            redirect = _redirect_for(route, ctx, exc.code)
-            if redirect is not None:
-                return redirect
-            reply = fail(exc.code)
-        except Exception as exc:  # the real server renders any unexpected error as its repr()
-            _log.warning("%s %s failed: %r", request.method, request.path, exc)
-            reply = fail(repr(exc))
-        return _render(state, reply)
+        outcome = run_route(
+            state,
+            route,
+            parts,
+            dict(request.match_info),
+            params,
+            request.get(_SESSION),
+            remote,
+            method=request.method,
+            path=request.path,
+        )
+        return _see_other(outcome) if isinstance(outcome, str) else _render(state, outcome)
 
     return endpoint
+
+
+def lone_cookie(header: str, name: str) -> str | None:
+    """Return the value of a ``Cookie`` header made of ``name=<ASCII letters and digits>`` alone.
+
+    ``None`` means the header holds anything else, which needs a full cookie parse.
+    """
+    prefix = name + "="
+    if header.startswith(prefix):
+        value = header[len(prefix) :]
+        if value.isalnum() and value.isascii():
+            return value
+    return None
 
 
 def _session_id(request: web.Request, name: str) -> str | None:
@@ -116,12 +175,7 @@ def _session_id(request: web.Request, name: str) -> str | None:
     header = request.headers.get("Cookie")
     if not header:
         return None
-    prefix = name + "="
-    if header.startswith(prefix):
-        value = header[len(prefix) :]
-        if value.isalnum() and value.isascii():
-            return value
-    return request.cookies.get(name)
+    return lone_cookie(header, name) or request.cookies.get(name)
 
 
 def _api_middleware(state: AppState) -> Middleware:
@@ -136,7 +190,7 @@ def _api_middleware(state: AppState) -> Middleware:
         session = state.sessions.get(sid) if sid else None
         if session is not None and session.ip != (request.remote or ""):
             state.sessions.drop(session.sid)
-            return _see_other(f"{_LOGIN_PAGE}?msg=SESSION_EXPIRED")
+            return _see_other(SESSION_EXPIRED_PAGE)
         if path.endswith("/") and path.rstrip("/"):
             target = path.rstrip("/")
             if request.query_string:

@@ -17,6 +17,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import inspect
 import ipaddress
 import json
@@ -114,6 +115,11 @@ class FaultConfig:
             raise ValueError(f"the fault probabilities add up to {total:g}; keep the sum <= 1")
         if self.applies_to not in _APPLIES_TO:
             raise ValueError(f"applies_to = {self.applies_to!r}; use 'all' or 'writes'")
+
+    @functools.cached_property
+    def any_fault(self) -> bool:
+        """Whether any fault kind can fire (latency and jitter are not faults)."""
+        return any(getattr(self, name) > 0.0 for name in FAULT_KINDS)
 
     def to_dict(self) -> dict[str, object]:
         """Return the configuration as a JSON-ready dict (the control endpoint's shape)."""
@@ -231,6 +237,8 @@ class Faults:
         self._closing = False
         self._wakers: set[asyncio.Future[None]] = set()
         self._pausing: set[asyncio.Task[Any]] = set()
+        # Replies held by a server that bypasses the middleware (the sandbox's lean path).
+        self.held_elsewhere: Callable[[], int] = _none_held
 
     @property
     def config(self) -> FaultConfig:
@@ -247,7 +255,7 @@ class Faults:
     @property
     def in_flight(self) -> int:
         """Requests currently held in an injected delay or slow reply."""
-        return sum(1 for task in self._pausing if not task.done())
+        return sum(1 for task in self._pausing if not task.done()) + self.held_elsewhere()
 
     def reset_counters(self) -> None:
         """Zero the request and fault counters."""
@@ -263,6 +271,34 @@ class Faults:
             "total": sum(n for _, n in items),
             "writes": sum(n for (method, _), n in items if method in WRITE_METHODS),
         }
+
+    def plain_delay(self, method: str, template: str) -> float | None:
+        """Count a request served without the middleware and return how long to hold its reply.
+
+        For a server that answers API requests itself (:mod:`migrate.sandbox.fastpath`) when
+        nothing but latency can be injected. ``None`` means a fault may fire (or the server is
+        closing, or tests replaced :attr:`sleep`): nothing was counted or drawn and the request
+        must go through :meth:`middleware`. Otherwise the request is counted and takes its
+        three draws exactly as the middleware would, so the seeded sequence stays the same.
+
+        Args:
+            method: The HTTP method.
+            template: The route template it is counted under (see :func:`path_template`).
+
+        Returns:
+            Seconds to hold the reply after the handler ran (0.0: none), or ``None``.
+        """
+        config = self._config
+        if self._closing or self.sleep != self._interruptible_sleep or config.any_fault:
+            return None
+        self.counters[(method, template)] += 1
+        if config.applies_to == "writes" and method not in WRITE_METHODS:
+            return 0.0
+        rng = self._rng.random
+        rng()
+        u_jitter = rng()
+        rng()
+        return max(0.0, config.latency_ms + (2.0 * u_jitter - 1.0) * config.jitter_ms) / 1000.0
 
     def middleware(self) -> Middleware:
         """Return the aiohttp middleware; put it first in the app's middlewares.
@@ -439,6 +475,10 @@ class Faults:
         if self._on_expire is None:
             return web.json_response({"expired": 0})
         return web.json_response({"expired": await _call_expire(self._on_expire)})
+
+
+def _none_held() -> int:
+    return 0
 
 
 def _choose(config: FaultConfig, u: float) -> str | None:

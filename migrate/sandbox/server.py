@@ -22,10 +22,12 @@ from migrate.sandbox import store_domain, store_extra
 from migrate.sandbox.app import build_app
 from migrate.sandbox.config import API_PREFIX, SandboxConfig
 from migrate.sandbox.context import AppState
+from migrate.sandbox.fastpath import FastApi
 from migrate.sandbox.faults import Faults
 from migrate.sandbox.ldap_dit import start_directory
 from migrate.sandbox.mlmmj import SubscriberStore
 from migrate.sandbox.passwords import hash_password, verify_password
+from migrate.sandbox.routes import edition
 from migrate.sandbox.sessions import SessionStore
 from migrate.sandbox.storage import Db
 
@@ -36,6 +38,7 @@ _log = logging.getLogger(__name__)
 _START_TIMEOUT = 30.0
 # Requests still running at shutdown get this long (slow faulted ones are cut short anyway).
 _SHUTDOWN_GRACE = 2.0
+_BACKLOG = 128  # aiohttp's TCPSite default
 
 
 def _ensure_admin(db: Db, email: str, password: str) -> None:
@@ -52,13 +55,19 @@ def _ensure_admin(db: Db, email: str, password: str) -> None:
 
 
 class _Runtime:
-    """An opened database plus a listening aiohttp site."""
+    """An opened database plus a listening socket: the lean API path, aiohttp's app behind it."""
 
-    def __init__(self, state: AppState, faults: Faults, runner: web.AppRunner, root_url: str) -> None:
+    def __init__(
+        self, state: AppState, faults: Faults, runner: web.AppRunner, server: asyncio.Server, fast: FastApi
+    ) -> None:
         self.state = state
         self.faults = faults
         self.runner = runner
-        self.root_url = root_url
+        self.server = server
+        self.fast = fast
+        host, port = server.sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        self.root_url = f"http://{shown}:{port}"
 
     @classmethod
     async def start(cls, config: SandboxConfig) -> _Runtime:
@@ -81,20 +90,25 @@ class _Runtime:
             runner = web.AppRunner(build_app(state, faults), access_log=None, shutdown_timeout=_SHUTDOWN_GRACE)
             await runner.setup()
             try:
-                site = web.TCPSite(runner, config.host, config.port)
-                await site.start()
+                app_server = runner.server
+                if app_server is None:  # pragma: no cover - setup() always makes one
+                    raise RuntimeError("the aiohttp runner has no server")
+                fast = FastApi(state, faults, edition(config.edition), app_server)
+                loop = asyncio.get_running_loop()
+                server = await loop.create_server(fast, config.host, config.port, backlog=_BACKLOG)
             except BaseException:
                 await runner.cleanup()
                 raise
         except BaseException:
             db.close()
             raise
-        host, port = runner.addresses[0][:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
-        return cls(state, faults, runner, f"http://{shown}:{port}")
+        return cls(state, faults, runner, server, fast)
 
     async def close(self) -> None:
         try:
+            # No new connections, held replies sent, then aiohttp closes the connections it took.
+            self.server.close()
+            self.fast.close()
             await self.runner.cleanup()
         finally:
             self.state.db.close()
