@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import bisect
 import collections
+import functools
 import itertools
 import os
+import threading
 import zipfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,13 +243,20 @@ def _read_workbook(
     with workbook:
         for name, kind in chosen:
             part = parts.get(name)
-            scan = scan_sheet(archive, part, source=source) if part else SheetScan()
+            # The sheet's XML is streamed for formula cells while calamine loads it (calamine lets
+            # go of the GIL). That is safe because open_archive has checked every declared size
+            # and ratio, and calamine refuses a part that inflates past its declared size; where
+            # both fail, the scan's error is the one reported.
+            scanning = _Background(functools.partial(scan_sheet, archive, part, source=source)) if part else None
             try:
                 sheet = workbook.get_sheet_by_name(name)
                 start = sheet.start
                 rows = sheet.iter_rows()
             except CalamineError as exc:
+                if scanning is not None:
+                    scanning.result()
                 raise _engine_error(exc, source, name) from None
+            scan = scanning.result() if scanning is not None else SheetScan()
             if state is not None:
                 end = sheet.end  # 0-based (row, column); rows are read from row 0 on
                 state.sheet, state.last_line, state.skip_to = name, end[0] + 1 if end else 0, 0
@@ -275,6 +284,30 @@ def _read_workbook(
             hint="check that this is the workbook you meant to read",
             source=source,
         )
+
+
+class _Background:
+    """Run ``work`` in a thread; :meth:`result` waits for it and returns or raises what it did."""
+
+    def __init__(self, work: Callable[[], SheetScan]) -> None:
+        self._work = work
+        self._value: SheetScan | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="xlsx-scan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> SheetScan:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 class _SheetReader:
