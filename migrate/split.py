@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import contextlib
+import dataclasses
 import functools
 import gc
 import mmap
@@ -31,6 +32,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -52,7 +54,7 @@ MIN_SPLIT_ROWS = 20_000
 
 # The parent's share of the file's bytes. The parent also prints every problem and merges the
 # child's facts at the end, so it takes a little less than half.
-_PARENT_SHARE = 0.52
+_PARENT_SHARE = 0.535
 
 # A sheet's rows after the parent's first block are as cheap for either process; the parent also
 # prints its problems and joins, and the child pickles its result: about even.
@@ -62,6 +64,25 @@ Item = TableRow | RowBlock
 Outputs = Iterator[Any]
 Sink = Callable[[Problem], None]
 Stream = Callable[[CsvPart, Callable[[Problem], None]], Iterable[tuple[Item, Outputs]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A CSV part whose start the child is still looking for.
+
+    Attributes:
+        target: The byte the part starts at or after.
+        consumed: How many bytes of the file the parent's reader has taken so far.
+        part: The part, but for its offset and line (which the child announces).
+    """
+
+    target: int
+    consumed: Callable[[], int]
+    part: CsvPart
+
+
+# What the child announces first: the part's offset and line, or -1 and -1 for no part.
+_ANNOUNCE = struct.Struct("<qq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +102,19 @@ class Split:
     Args:
         pid: The child's process id.
         channel: The read end of the pipe the child writes its result to.
-        part: Where the child's part starts.
+        part: Where the child's part starts; None while the child looks for a CSV boundary.
         check: The parent's cross-row checks, to merge the child's facts into.
+        finding: For a CSV part the child still looks for (see :class:`Finding`).
     """
 
-    def __init__(self, pid: int, channel: int, part: CsvPart | SheetPart, check: CrossCheck) -> None:
+    def __init__(
+        self,
+        pid: int,
+        channel: int,
+        part: CsvPart | SheetPart | None,
+        check: CrossCheck,
+        finding: Finding | None = None,
+    ) -> None:
         self.pid = pid
         self.channel = channel
         self.part = part
@@ -93,6 +122,8 @@ class Split:
         # A sheet's rows are numbered exactly: no record of the parent's reading can straddle the line.
         self.exact = isinstance(part, SheetPart)
         self.aligned = False
+        self._finding = finding
+        self._alone = False  # the child found no boundary: the parent reads the whole file
         self._done = False
         self._started = time.monotonic()
 
@@ -103,6 +134,16 @@ class Split:
         reading starts exactly on the child's first line (it does unless the file's quoting is
         broken before it): only then are the two readings the same.
         """
+        if self.part is None:
+            finding = self._finding
+            assert finding is not None
+            if self._alone or finding.consumed() <= finding.target:
+                # Every record read so far ends before the byte the boundary is at or after.
+                return item, None
+            self.part = self._announced(finding)
+            if self.part is None:
+                self._alone = True
+                return item, None
         first = self.part.line
         if isinstance(self.part, SheetPart) and _sheet_of(item) != self.part.sheet:
             # A later sheet (the split's sheet has nothing left from its line on): the child's.
@@ -120,6 +161,18 @@ class Split:
         at = bisect.bisect_left(lines, first)
         self.aligned = self.exact or (at < len(lines) and lines[at] == first)
         return (_rows(item, 0, at) if at else None), _rows(item, at, len(lines))
+
+    def _announced(self, finding: Finding) -> CsvPart | None:
+        """The part the child found (it says so first thing), or None if it found none."""
+        data = _read_exact(self.channel, _ANNOUNCE.size, _deadline(self._started))
+        if data is None:
+            self.cancel()
+            return None
+        offset, line = _ANNOUNCE.unpack(data)
+        if offset < 0:
+            self.cancel()  # it has ended, or is about to
+            return None
+        return dataclasses.replace(finding.part, offset=offset, line=line)
 
     def join(self) -> Merged | None:
         """Wait for the child; merge its facts and return its counts and problems.
@@ -182,6 +235,20 @@ def _deadline(started: float) -> float:
     """How long the parent waits for a child that should finish about when it did itself."""
     now = time.monotonic()
     return now + max(60.0, 2 * (now - started))
+
+
+def _read_exact(channel: int, size: int, deadline: float) -> bytes | None:
+    """Exactly ``size`` bytes from ``channel``; None if it closes first or past ``deadline``."""
+    data = b""
+    while len(data) < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([channel], [], [], left)[0]:
+            return None
+        chunk = os.read(channel, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 def _read_until(channel: int, deadline: float) -> bytes | None:
@@ -250,15 +317,23 @@ def start_split(
     codec = codecs.lookup(state.codec or "utf-8").name
     if size < MIN_SPLIT_BYTES or codec not in _ONE_BYTE_BREAKS or len(state.delimiter) != 1:
         return None
-    start = _boundary(path, int(size * _PARENT_SHARE), first.lines[0])
-    if start is None:
+    watch = state.watch
+    if watch is None:
         return None
-    offset, line = start
+    target = int(size * _PARENT_SHARE)
     codec = "utf-8" if codec == "utf-8-sig" else codec
-    part = CsvPart(offset, line, codec, state.delimiter, state.headers, state.width)
+    # The child finds the boundary (counting quotes and lines up to it takes a tenth of a second)
+    # while the parent reads on: the records it reads before byte ``target`` are all its own.
+    finding = Finding(target, lambda: watch.consumed, CsvPart(0, 0, codec, state.delimiter, state.headers, state.width))
+    first_line = first.lines[0]
+
+    def find() -> CsvPart | None:
+        found = _boundary(path, target, first_line)
+        return None if found is None else dataclasses.replace(finding.part, offset=found[0], line=found[1])
+
     # Places of this file are numbered before the fork, so both processes number them alike.
     check.place_base(first.source, first.sheet, first.fmt)
-    return _fork(functools.partial(stream, part), part, check, owned, rendered)
+    return _fork(stream, None, check, owned, rendered, find=find, finding=finding)
 
 
 def start_sheet_split(
@@ -296,22 +371,29 @@ def start_sheet_split(
 
 
 def _fork(
-    stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]],
-    part: CsvPart | SheetPart,
+    stream: Callable[..., Iterable[tuple[Item, Outputs]]],
+    part: CsvPart | SheetPart | None,
     check: CrossCheck,
     owned: Callable[[], bool],
     rendered: bool,
+    *,
+    find: Callable[[], CsvPart | None] | None = None,
+    finding: Finding | None = None,
 ) -> Split:
-    """Start the child that checks what ``stream`` reads; the parent gets its :class:`Split`."""
+    """Start the child that checks what ``stream`` reads; the parent gets its :class:`Split`.
+
+    With ``find``, the child first looks for its part and announces it; ``stream`` then takes
+    the part as its first argument.
+    """
     read_end, write_end = os.pipe()
     gc.freeze()  # the child's collections then leave the shared pages alone
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
         os.close(read_end)
-        _child(write_end, check, stream, owned, rendered)
+        _child(write_end, check, stream, owned, rendered, find)
     gc.unfreeze()
     os.close(write_end)
-    return Split(pid, read_end, part, check)
+    return Split(pid, read_end, part, check, finding)
 
 
 # Encodings in which a line break and a double quote are one byte that means nothing else.
@@ -356,14 +438,22 @@ def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None
 def _child(
     channel: int,
     check: CrossCheck,
-    stream: Callable[[Sink], Iterable[tuple[Item, Outputs]]],
+    stream: Callable[..., Iterable[tuple[Item, Outputs]]],
     owned: Callable[[], bool],
     rendered: bool,
+    find: Callable[[], CsvPart | None] | None,
 ) -> None:  # pragma: no cover
     """Validate the part ``stream`` reads and write the result to ``channel``; never returns."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports, the child just ends
+        if find is not None:
+            part = find()
+            os.write(channel, _ANNOUNCE.pack(-1, -1) if part is None else _ANNOUNCE.pack(part.offset, part.line))
+            if part is None:
+                code = 0
+                return
+            stream = functools.partial(stream, part)
         mark = check.mark()
         problems: list[Problem] = []
         summary = new_summary()

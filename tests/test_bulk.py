@@ -601,3 +601,36 @@ def test_a_sheet_split_with_later_sheets_and_no_clash_is_merged(tmp_path: Path, 
     assert split_spy == ["merged"]
     assert any(p.code == "MEMBER_NOT_IN_INPUT" and p.key == "sales@example.com" for p in report.problems)
     assert [p.sheet for p in report.problems if p.code == "NO_DATA_ROWS"] == ["Lists"]
+
+
+def test_the_parent_reads_on_while_the_child_looks_for_its_boundary(
+    tmp_path: Path, split_spy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate import split
+
+    # Many 64 KB chunks: most of the parent's blocks are settled before it knows the child's line.
+    rows = _big_users(6000, odd_every=97)
+    users = _write(tmp_path / "users.csv", rows)
+    assert users.stat().st_size > 6 * 64 * 1024
+    early: list[bool] = []
+    real = split.Split.cut
+
+    def cut(self: split.Split, item: Any) -> Any:
+        early.append(self.part is None)
+        return real(self, item)
+
+    monkeypatch.setattr(split.Split, "cut", cut)
+    report = _same_with_two_processes([users], exists=("example.com",))
+    assert split_spy == ["merged"]
+    assert early.count(True) > 100  # (blocks of 7 rows: spy)
+    assert report.summary["user"].rows == len(rows)
+
+
+def test_no_record_boundary_near_the_middle_keeps_the_whole_file_here(tmp_path: Path, split_spy: list[str]) -> None:
+    rows = _big_users(400)
+    # A quoted value of thousands of lines across the middle: no line start near it is sure to
+    # begin a record, so the child finds no part and the parent reads it all.
+    rows[200][HEADER.index("name")] = "\n".join(f"line {n}" for n in range(3000))
+    report = _same_with_two_processes([_write(tmp_path / "users.csv", rows)], exists=("example.com",))
+    assert split_spy == ["cancelled"]
+    assert report.summary["user"].rows == 399
