@@ -179,23 +179,42 @@ def _long_lived() -> Iterator[None]:
             gc.unfreeze()
 
 
+@contextlib.contextmanager
+def _building() -> Iterator[None]:
+    """Pause the cyclic collector while long-lived data is built, then freeze what was built.
+
+    Loading 10,000 rows and planning them allocate millions of objects that all live until the
+    end of the run; the collector's passes over them (about 390 before the first request, two
+    of them full, 0.1 s in all and pauses up to 30 ms) find next to nothing to free. The
+    collector is back on, as the caller had it, before anything is sent.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _import(files: Sequence[str], target: Target, options: ImportOptions, reporter: Reporter) -> ImportResult:
-    entries = list(load(files, options.inputs, report=reporter.problem))
-    gc.freeze()
-    check = CrossCheck()
-    for entry in entries:
-        check.add(entry)
-        for problem in entry.problems:
-            reporter.problem(problem)
-    for problem in check.finish():
-        if problem.code != "UNKNOWN_DOMAIN":  # decided against the target's real domains below
-            reporter.problem(problem)
-    merged = merge_partials(entries)
-    secrets = _secrets(entries)
-    if target.password:
-        secrets.append(target.password)
-    journal = None if options.dry_run else Journal(_journal_path(options), resume=options.resume)
-    log = ResultLog(None if options.dry_run else options.log, secrets=secrets)
+    with _building():
+        entries = list(load(files, options.inputs, report=reporter.problem))
+        check = CrossCheck()
+        for entry in entries:
+            check.add(entry)
+            for problem in entry.problems:
+                reporter.problem(problem)
+        for problem in check.finish():
+            if problem.code != "UNKNOWN_DOMAIN":  # decided against the target's real domains below
+                reporter.problem(problem)
+        merged = merge_partials(entries)
+        secrets = _secrets(entries)
+        if target.password:
+            secrets.append(target.password)
+        journal = None if options.dry_run else Journal(_journal_path(options), resume=options.resume)
+        log = ResultLog(None if options.dry_run else options.log, secrets=secrets)
     rejects = RejectsWriter(options.rejects, redactor=log.redactor) if options.rejects and not options.dry_run else None
     credentials = CredentialsFile(options.credentials) if options.credentials and not options.dry_run else None
     recorder = _Recorder(log, rejects)
@@ -287,9 +306,10 @@ async def _run(
     ) as client:
         await client.login()
         list_kind = "alias" if plan_options.lists_as_aliases else None
-        state = await read_state(client, [obj for _, obj in desired], scope=plan_options.scope, list_kind=list_kind)
-        desired = _drop_unknown_domains(desired, entries, state.domains, recorder, options.dry_run)
-        the_plan = plan(desired, state, plan_options)
+        with _building():  # the server state and the plan
+            state = await read_state(client, [obj for _, obj in desired], scope=plan_options.scope, list_kind=list_kind)
+            desired = _drop_unknown_domains(desired, entries, state.domains, recorder, options.dry_run)
+            the_plan = plan(desired, state, plan_options)
         for op in the_plan.operations:
             if op.generated_password:
                 log.add_secret(op.generated_password)
@@ -299,7 +319,6 @@ async def _run(
             return ImportResult(log.counts, the_plan, 0, render_summary(log))
         loop = asyncio.get_running_loop()
         _install_interrupt(loop, stop)
-        gc.freeze()  # the plan and the server state, too (see _long_lived)
         try:
             await apply_plan(
                 the_plan,
