@@ -33,7 +33,7 @@ from yarl import query_to_pairs
 from migrate.sandbox.app import SESSION_EXPIRED_PAGE, cookie_name, encode_reply, lone_cookie, run_route
 from migrate.sandbox.config import API_PREFIX
 from migrate.sandbox.context import AppState, Reply, fail
-from migrate.sandbox.faults import Faults
+from migrate.sandbox.faults import Faults, generic_template
 from migrate.sandbox.release import Hold, ReleaseClock
 from migrate.sandbox.routes import Edition, Route
 
@@ -109,6 +109,11 @@ class RouteTable:
             resource = path.split("/", 2)[1]
             pattern, canonical = compile_path(API_PREFIX + path)
             self._by_resource.setdefault(resource, []).append((pattern, canonical, methods))
+
+    def matches_any(self, path: str) -> bool:
+        """Tell whether any route's path pattern matches ``path``, whatever its method."""
+        resource = path[len(API_PREFIX) + 1 :].split("/", 1)[0]
+        return any(pattern.fullmatch(path) for pattern, _, _ in self._by_resource.get(resource, ()))
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str], str] | None:
         """Return the route, its path parameters and its template; ``None`` unless exactly one path matches.
@@ -274,9 +279,15 @@ class _Connection(asyncio.Protocol):
         if "%" in target or "#" in target or "//" in path or "/." in path or path.endswith("/"):
             raise _HandOver  # escapes, dot segments and redirects: aiohttp's URL rules apply
         found = api.routes.find(method, path)
-        if found is None:
-            raise _HandOver
-        route, match, template = found
+        route: Route | None
+        if found is not None:
+            route, match, template = found
+        elif path.startswith(API_PREFIX + "/") and not api.routes.matches_any(path):
+            # No API route has this path (the edition lacks the endpoint, or a malformed
+            # address): the plain 404 clients probe editions with, counted as aiohttp counts it.
+            route, match, template = None, {}, generic_template(path)
+        else:
+            raise _HandOver  # a 405 (Allow lists the methods) or a path two routes match
         params = dict(query_to_pairs(query)) if query else {}
         if method in _BODY_METHODS and length:
             if headers.get("content-type", "").lower() not in _FORM_TYPES:
@@ -309,7 +320,13 @@ class _Connection(asyncio.Protocol):
         return not close
 
     def _answer(
-        self, route: Route, match: dict[str, str], params: dict[str, str], sid: str | None, method: str, path: str
+        self,
+        route: Route | None,
+        match: dict[str, str],
+        params: dict[str, str],
+        sid: str | None,
+        method: str,
+        path: str,
     ) -> _Answer:
         """Return the parts of the reply (see :data:`_Answer`)."""
         state = self._api.state
@@ -317,6 +334,8 @@ class _Connection(asyncio.Protocol):
         if session is not None and session.ip != self._remote:
             state.sessions.drop(session.sid)
             return _see_other(SESSION_EXPIRED_PAGE)
+        if route is None:  # after the session check, before the allow-list, as in the app
+            return b"HTTP/1.1 404 Not Found\r\n", b"", _TEXT, b"not found", b""
         outcome: Reply | str
         if not state.client_allowed(self._remote):
             outcome = fail("NOT_AUTHORIZED")

@@ -6,7 +6,7 @@ import asyncio
 import random
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -134,6 +134,7 @@ def test_route_table_finds_exactly_one_route() -> None:
     assert table.find("PATCH", f"{API}/user/a@example.com") is None  # aiohttp answers the 405
     assert table.find("GET", f"{API}/user/notanemail") is None  # and the 404
     assert table.find("GET", "/iredadmin/login") is None
+    assert table.matches_any(f"{API}/user/a@example.com") and not table.matches_any(f"{API}/user/notanemail")
     found = table.find("DELETE", f"{API}/domain/example.com/keep_mailbox_days/30")
     assert found is not None and found[1] == {"domain": "example.com", "days": "30"}
     pattern, canonical = compile_path(f"/x/{{mail:{MAIL}}}/{{n}}")
@@ -160,6 +161,8 @@ def test_fast_and_aiohttp_replies_are_the_same_bytes(served: Sandbox) -> None:
             ("POST", "/user/u1@{d}", {"password": "short"}),
             ("GET", "/user/nobody@{d}", None),
             ("GET", "/users/{d}", None),
+            ("GET", "/maillist/probe@{d}", None),  # no such endpoint in the SQL edition: 404
+            ("POST", "/user/not-an-address.{d}", {"name": "x"}),  # no route matches: 404
         ]
         for method, path, form in exchanges:
             replies = []
@@ -179,6 +182,7 @@ def test_fast_and_aiohttp_replies_are_the_same_bytes(served: Sandbox) -> None:
     assert isinstance(counts, dict)
     assert counts[f"POST {API}/login"] == 2 and counts[f"GET {API}/domain/{{domain}}"] == 4
     assert counts[f"GET {API}/domains"] == 1 and counts[f"GET {API}/domains/"] == 1
+    assert counts[f"GET {API}/maillist/{{mail}}"] == 2  # the generic template, on both sides
 
 
 def test_session_used_from_another_address_expires_on_the_fast_path(served: Sandbox) -> None:
@@ -338,13 +342,14 @@ def test_release_clock_calls_back_in_deadline_order_never_early(precise: bool) -
         loop = asyncio.get_running_loop()
         clock = ReleaseClock(loop, precise=precise)
         calls: list[tuple[int, float]] = []
-        done = loop.create_future()
+        done: asyncio.Future[None] = loop.create_future()
         now = time.monotonic()
         offsets = [0.030, 0.010, 0.020, 0.0, 0.015]
-        holds = [
-            clock.call_at(now + offset, lambda i=i, d=now + offset: calls.append((i, time.monotonic() - d)))
-            for i, offset in enumerate(offsets)
-        ]
+
+        def record(i: int, deadline: float) -> Callable[[], None]:
+            return lambda: calls.append((i, time.monotonic() - deadline))
+
+        holds = [clock.call_at(now + offset, record(i, now + offset)) for i, offset in enumerate(offsets)]
         holds[4].cancel()
         clock.call_at(now + 0.040, lambda: done.set_result(None))
         await asyncio.wait_for(done, 5)
