@@ -27,7 +27,7 @@ from migrate.model import outside_domain
 from migrate.model_fields import SPECS, Context, invalid_member
 from migrate.normalize import ValueProblem, is_valid_member_address, is_valid_new_address, split_multi
 from migrate.passwords import SPECIAL_CHARACTERS, PasswordPolicy, check_password
-from migrate.records import Problem, RowBlock
+from migrate.records import ErrorFields, RowBlock
 
 if TYPE_CHECKING:
     from migrate.mapping_mapper import Mapper
@@ -101,13 +101,14 @@ class BulkCount:
         kind: The account kind.
         rows: How many rows.
         valid: How many of them are valid with nothing to report (the others are invalid).
-        problems: The problems of the invalid ones, in row order.
+        problems: The errors of the invalid ones, in row order, as plain fields (what
+            :meth:`Problem.from_fields` takes, without the severity: all are errors).
     """
 
     kind: str
     rows: int
     valid: int
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[ErrorFields] = field(default_factory=list)
 
 
 def _fails(convert: Callable[[Any], Any], value: str) -> bool:
@@ -148,7 +149,7 @@ class _Block:
         self.bits = bits
         # Rows sent back to the per-row path, and rows with exactly one problem found here.
         self.bad: set[int] = set()
-        self.problems: dict[int, Problem] = {}
+        self.problems: dict[int, ErrorFields] = {}
         # The mask is every mapped field; a row with a blank cell loses that field's bit.
         self.mask = sum(bits[name] for name in columns if name in bits)
         self.unset: list[tuple[int, Iterable[int]]] = []  # (field bit, rows that leave it blank)
@@ -162,7 +163,7 @@ class _Block:
         if bit:
             self.unset.append((bit, rows))
 
-    def problem(self, index: int, problem: Problem) -> None:
+    def problem(self, index: int, problem: ErrorFields) -> None:
         """Record a row's one problem; a row with a second one goes the per-row way."""
         if index in self.problems:
             self.bad.add(index)
@@ -235,7 +236,7 @@ class BulkUsers:
         others: list[int | BulkCount] = []
         taken = 0
         for stop in [*sorted(bad), work.count]:
-            run: list[Problem] = []
+            run: list[ErrorFields] = []
             while taken < len(problems) and problems[taken][0] < stop:
                 run.append(problems[taken][1])
                 taken += 1
@@ -391,9 +392,9 @@ class BulkUsers:
         return links
 
     @staticmethod
-    def _problem(block: RowBlock, index: int, label: str, keys: list[str], found: tuple[str, str, str]) -> Problem:
+    def _problem(block: RowBlock, index: int, label: str, keys: list[str], found: tuple[str, str, str]) -> ErrorFields:
         code, message, hint = found
-        return Problem.quick(code, message, hint, block.source, block.sheet, block.lines[index], label, keys[index])
+        return (code, message, hint, block.source, block.sheet, block.lines[index], label, keys[index] or None)
 
     def _duplicates(self, work: _Block, keys: list[str], keyless: set[int]) -> None:
         """Send back every row whose key is in another row too, so they are reported in order."""

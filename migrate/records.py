@@ -14,16 +14,23 @@ from typing import Any
 
 __all__ = [
     "KINDS",
+    "ErrorFields",
     "Problem",
     "Provenance",
     "Record",
     "RowBlock",
     "Severity",
     "TableRow",
+    "render_error",
 ]
 
 #: The account kinds, in the order an import applies them. Sheet names and ``kind`` values use these.
 KINDS: tuple[str, ...] = ("domain", "admin", "user", "alias", "list", "spam_policy", "throttle")
+
+#: An error as plain values: code, message, hint, source, sheet, line, column, key (the first
+#: eight of :meth:`Problem.fields`). Paths that find an error in many rows pass these around and
+#: render them directly (:func:`render_error`): a frozen dataclass per row costs more than the row.
+ErrorFields = tuple[str, str, str, str | None, str | None, int | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +161,17 @@ class Problem:
 
     def location(self) -> str:
         """Return ``file:sheet:line column C`` with the parts that are known."""
-        source, sheet, line, column = self.source, self.sheet, self.line, self.column
-        if source and line is not None and not sheet:
-            where = f"{source}:{line}"  # the common case (a CSV or LDIF row), without the general join
-        else:
-            where = ":".join(p for p in (source or "", sheet or "", "" if line is None else str(line)) if p)
-        if column:
-            where = f"{where} column {column}" if where else f"column {column}"
-        return where
+        return _location(self.source, self.sheet, self.line, self.column)
 
     def render(self) -> str:
         """Render as ``file:sheet:line column: message (CODE)`` plus an indented hint line."""
-        where = self.location()
-        label = "" if self.severity is Severity.ERROR else "warning: "
-        text = f"{where}: {label}{self.message} ({self.code})" if where else f"{label}{self.message} ({self.code})"
-        return f"{text}\n    hint: {self.hint}" if self.hint else text
+        return _render(
+            self.code,
+            self.message,
+            self.hint,
+            _location(self.source, self.sheet, self.line, self.column),
+            "" if self.severity is Severity.ERROR else "warning: ",
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -183,6 +186,27 @@ class Problem:
             "column": self.column,
             "key": self.key,
         }
+
+
+def _location(source: str | None, sheet: str | None, line: int | None, column: str | None) -> str:
+    if source and line is not None and not sheet:
+        where = f"{source}:{line}"  # the common case (a CSV or LDIF row), without the general join
+    else:
+        where = ":".join(p for p in (source or "", sheet or "", "" if line is None else str(line)) if p)
+    if column:
+        where = f"{where} column {column}" if where else f"column {column}"
+    return where
+
+
+def _render(code: str, message: str, hint: str, where: str, label: str) -> str:
+    text = f"{where}: {label}{message} ({code})" if where else f"{label}{message} ({code})"
+    return f"{text}\n    hint: {hint}" if hint else text
+
+
+def render_error(fields: ErrorFields) -> str:
+    """Render an error given as :data:`ErrorFields` exactly as :meth:`Problem.render` does."""
+    code, message, hint, source, sheet, line, column, _key = fields
+    return _render(code, message, hint, _location(source, sheet, line, column), "")
 
 
 _new = object.__new__

@@ -42,7 +42,7 @@ from typing import Any
 from migrate.crosscheck import CheckDelta, CrossCheck
 from migrate.readers.csv_reader import CsvPart, CsvState
 from migrate.readers.xlsx_reader import SheetState
-from migrate.records import Problem, RowBlock, TableRow
+from migrate.records import ErrorFields, Problem, RowBlock, TableRow, render_error
 from migrate.tally import KindSummary, Merged, Tally, new_summary
 
 __all__ = ["MIN_SPLIT_BYTES", "MIN_SPLIT_ROWS", "SheetPart", "Split", "start_sheet_split", "start_split", "tail_from"]
@@ -435,6 +435,36 @@ def _boundary(path: str, target: int, first_line: int) -> tuple[int, int] | None
     return None
 
 
+def _rendered(found: list[Problem | list[ErrorFields]]) -> tuple[str, int, int]:
+    """The problems as the text :meth:`Problem.render` gives, a line each, and the counts."""
+    parts: list[str] = []
+    errors = warnings = 0
+    for one in found:
+        if type(one) is list:
+            parts += [render_error(fields) + "\n" for fields in one]
+            errors += len(one)
+        else:
+            assert isinstance(one, Problem)
+            parts.append(one.render() + "\n")
+            if one.is_error:
+                errors += 1
+            else:
+                warnings += 1
+    return "".join(parts), errors, warnings
+
+
+def _fields(found: list[Problem | list[ErrorFields]]) -> list[tuple[Any, ...]]:
+    """The problems as :meth:`Problem.fields` gives them."""
+    fields: list[tuple[Any, ...]] = []
+    for one in found:
+        if type(one) is list:
+            fields += [(*error, True) for error in one]
+        else:
+            assert isinstance(one, Problem)
+            fields.append(one.fields())
+    return fields
+
+
 def _child(
     channel: int,
     check: CrossCheck,
@@ -455,22 +485,17 @@ def _child(
                 return
             stream = functools.partial(stream, part)
         mark = check.mark()
-        problems: list[Problem] = []
+        # In order: problems, and runs of errors of rows settled in bulk (as plain fields).
+        found: list[Problem | list[ErrorFields]] = []
         summary = new_summary()
-        take = Tally(summary, check, problems.append).take
-        for _item, outputs in stream(problems.append):
+        take = Tally(summary, check, found.append, emit_errors=found.append).take
+        for _item, outputs in stream(found.append):
             for output in outputs:
                 take(output)
         # Problems travel as text or plain tuples: cheaper to pickle than the frozen dataclasses.
         result: tuple[str, dict[str, KindSummary] | None, object, CheckDelta | None]
         if owned():
-            sent: object
-            if rendered:
-                errors = sum(1 for p in problems if p.is_error)
-                sent = ("".join([p.render() + "\n" for p in problems]), errors, len(problems) - errors)
-            else:
-                sent = [p.fields() for p in problems]
-            result = ("ok", summary, sent, check.since(mark))
+            result = ("ok", summary, _rendered(found) if rendered else _fields(found), check.since(mark))
         else:
             result = ("notes", None, None, None)
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

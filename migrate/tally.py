@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from migrate.bulk import BulkCount
 from migrate.crosscheck import CrossCheck
 from migrate.inputs import Entry
-from migrate.records import KINDS, Problem
+from migrate.records import KINDS, ErrorFields, Problem
 
 __all__ = ["KindSummary", "Merged", "Tally"]
 
@@ -56,6 +56,8 @@ class Tally:
         check: The cross-row checks entries are added to.
         emit: Receives each problem, in order.
         emit_text: Receives problems another process rendered: (text, errors, warnings).
+        emit_errors: Receives the errors of rows settled in bulk as plain fields, in order;
+            without it they reach ``emit`` as :class:`Problem` objects.
     """
 
     def __init__(
@@ -64,11 +66,13 @@ class Tally:
         check: CrossCheck,
         emit: Callable[[Problem], None],
         emit_text: Callable[[str, int, int], None] | None = None,
+        emit_errors: Callable[[list[ErrorFields]], None] | None = None,
     ) -> None:
         self.summary = summary
         self.check = check
         self.emit = emit
         self.emit_text = emit_text
+        self.emit_errors = emit_errors
 
     def take(self, item: Entry | BulkCount | Merged) -> None:
         """Count one item of the input stream and pass its problems on."""
@@ -92,17 +96,22 @@ class Tally:
             counts.rows += item.rows
             counts.valid += item.valid
             counts.invalid += item.rows - item.valid
-            problems = item.problems
+            if item.problems:  # errors only: no warning to count
+                if self.emit_errors is not None:
+                    self.emit_errors(item.problems)
+                else:
+                    for fields in item.problems:
+                        emit(Problem.quick(*fields))
+            return
+        assert isinstance(item, Entry)
+        self.check.add(item)
+        counts = self.summary[item.record.kind]
+        counts.rows += 1
+        if item.valid:
+            counts.valid += 1
         else:
-            assert isinstance(item, Entry)
-            self.check.add(item)
-            counts = self.summary[item.record.kind]
-            counts.rows += 1
-            if item.valid:
-                counts.valid += 1
-            else:
-                counts.invalid += 1
-            problems = item.problems
+            counts.invalid += 1
+        problems = item.problems
         for problem in problems:
             if not problem.is_error:
                 counts.warnings += 1

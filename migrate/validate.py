@@ -15,7 +15,7 @@ from typing import Any
 from migrate.crosscheck import CrossCheck
 from migrate.errors import InputFileError
 from migrate.inputs import InputOptions, load, load_checked
-from migrate.records import Problem
+from migrate.records import ErrorFields, Problem, render_error
 from migrate.tally import KindSummary, Tally, new_summary
 
 __all__ = ["KindSummary", "ValidationReport", "validate"]
@@ -108,6 +108,18 @@ def validate(
         if on_problem is not None:
             on_problem(problem)
 
+    def emit_errors(errors: list[ErrorFields]) -> None:
+        # Errors of rows settled in bulk: objects only when a caller wants objects.
+        report.errors += len(errors)
+        problems = [Problem.quick(*fields) for fields in errors] if collect or on_rendered is None else []
+        if collect:
+            report.problems.extend(problems)
+        if on_rendered is not None:
+            on_rendered("".join([render_error(fields) + "\n" for fields in errors]))
+        elif on_problem is not None:
+            for problem in problems:
+                on_problem(problem)
+
     def emit_text(text: str, errors: int, warnings: int) -> None:
         report.errors += errors
         report.warnings += warnings
@@ -142,7 +154,7 @@ def validate(
         if bulk
         else load(paths, options, report=emit, on_file_error=file_error)
     )
-    take = Tally(report.summary, check, emit, emit_text).take
+    take = Tally(report.summary, check, emit, emit_text, emit_errors).take
     with young_collections_every(_YOUNG_THRESHOLD):
         for item in stream:
             take(item)

@@ -507,6 +507,10 @@ def test_problems_of_the_second_part_can_come_rendered(tmp_path: Path, split_spy
     assert split_spy == ["merged"] and len(rendered) == 1 and rendered[0].count("\n    hint: ") > 3
     one, report_one = text_of(1)
     assert two == one and two.count("\n    hint: ") > 10
+    # Each problem rendered from its object, row by row: the same text.
+    objects: list[str] = []
+    validate(paths, bulk=False, on_problem=lambda p: objects.append(p.render() + "\n"))
+    assert "".join(objects) == two
     assert (report_two.errors, report_two.warnings) == (report_one.errors, report_one.warnings)
     assert _summary(report_two) == _summary(report_one)
 
