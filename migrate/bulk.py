@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from migrate.crosscheck import CrossCheck
 from migrate.model import outside_domain
 from migrate.model_fields import SPECS, Context, invalid_member
-from migrate.normalize import ValueProblem, is_valid_member_address, is_valid_new_address, split_multi
+from migrate.normalize import MEMBER_ADDRESS, ValueProblem, is_valid_new_address, split_multi
 from migrate.passwords import SPECIAL_CHARACTERS, PasswordPolicy, check_password
 from migrate.records import ErrorFields, RowBlock
 
@@ -495,11 +495,15 @@ def _address_list(value: str) -> tuple[tuple[str, ...], tuple[str, str, str] | N
     else:
         # Only commas: what split_multi gives, without its general splitting.
         items = [item for item in map(str.strip, text.split(",")) if item]
-    addresses = [item.strip().lower() for item in items]
-    for item, address in zip(items, addresses):  # noqa: B905 - one address per item
-        if not is_valid_member_address(address):
-            return (), invalid_member(item)
+    addresses = [item.lower() for item in items]  # (both ways give stripped items)
+    if not all(map(_member_match, addresses)):
+        for item, address in zip(items, addresses):  # noqa: B905 - one address per item
+            if _member_match(address) is None:
+                return (), invalid_member(item)
     return tuple(sorted(set(addresses))), None
+
+
+_member_match = MEMBER_ADDRESS.match  # what normalize.is_valid_member_address asks
 
 
 def _same_domain_list(value: str, domain: str) -> tuple[str, ...] | None:
