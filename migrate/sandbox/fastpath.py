@@ -255,6 +255,8 @@ class _Connection(asyncio.Protocol):
     def _serve_one(self) -> bool:
         """Answer the request at the head of the buffer; ``False`` while it is incomplete."""
         api = self._api
+        clock = api.clock()
+        clock.run_due()  # replies already due leave before this request's handler runs
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n")
         if end < 0:
@@ -308,12 +310,13 @@ class _Connection(asyncio.Protocol):
         del buffer[:total]
         close = connection == "close"
         answer = self._answer(route, match, params, sid, method, path)
+        clock.run_due()  # and those that fell due while it ran
         if delay > 0.0:
             self._reply = self._response(answer, close)
             self._close_after = close
             # Counted from the end of the handler: the latency stands for the network's round
             # trip, which starts only once the server has its reply.
-            self._hold = api.clock().call_at(time.monotonic() + delay, self._release)
+            self._hold = clock.call_at(time.monotonic() + delay, self._release)
             api._held.add(self)
             return False
         self._write(answer, close)

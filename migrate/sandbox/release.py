@@ -141,13 +141,24 @@ class ReleaseClock:
         with contextlib.suppress(BlockingIOError, InterruptedError):
             os.read(self._fd, 8)  # the expiry count; reading it re-enables the fd's readiness
         self._armed = math.inf
+        self.run_due()
+        if self._heap:
+            self._arm(self._heap[0][0])
+
+    def run_due(self) -> None:
+        """Run the callbacks whose deadline has passed, without waiting for the timer.
+
+        A busy loop reaches the timer's event only after the events ahead of it (each request
+        takes the sandbox about 0.25 ms); calling this between requests lets a due reply leave
+        first. The timer stays armed: when it fires with nothing due, it re-arms for the next.
+        """
         heap = self._heap
+        if not heap:
+            return
         now = time.monotonic()
         while heap and heap[0][0] <= now:
             heapq.heappop(heap)[2]._run()
             now = time.monotonic()
-        if heap:
-            self._arm(heap[0][0])
 
     def close(self) -> None:
         """Stop the timer; pending callbacks are dropped."""

@@ -360,3 +360,21 @@ def test_release_clock_calls_back_in_deadline_order_never_early(precise: bool) -
     assert [i for i, _ in calls] == [3, 1, 2, 0]
     if precise:  # the loop's own timers may fire up to a millisecond early
         assert all(late >= 0.0 for _, late in calls)
+
+
+def test_release_clock_runs_due_callbacks_between_events() -> None:
+    # A busy loop reaches the timer's event late: due replies leave at the next request instead.
+    async def run() -> tuple[list[str], list[str]]:
+        clock = ReleaseClock(asyncio.get_running_loop())
+        calls: list[str] = []
+        now = time.monotonic()
+        clock.call_at(now - 0.001, lambda: calls.append("due"))
+        clock.call_at(now + 60.0, lambda: calls.append("later"))
+        clock.run_due()  # no await: the loop never ran the timer
+        seen = list(calls)
+        await asyncio.sleep(0.01)  # the timer, still armed for the first, finds nothing more due
+        clock.close()
+        return seen, calls
+
+    seen, calls = asyncio.run(run())
+    assert seen == ["due"] and calls == ["due"]
