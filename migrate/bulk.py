@@ -229,7 +229,8 @@ class BulkUsers:
         links = self._links(work, keys, domains)
         self._duplicates(work, keys, keyless)
         bad = work.bad
-        settled = [i for i in range(work.count) if i not in bad] if bad else range(work.count)
+        settled: Sequence[int] = [i for i in range(work.count) if i not in bad] if bad else range(work.count)
+        settled = self._index(work, settled, keys)
         self._record(work, settled, keys, domains, links)
         # Rows settled with a problem, counted together between the rows sent back (in order).
         problems = sorted((i, p) for i, p in work.problems.items() if i not in bad)
@@ -397,8 +398,10 @@ class BulkUsers:
         return (code, message, hint, block.source, block.sheet, block.lines[index], label, keys[index] or None)
 
     def _duplicates(self, work: _Block, keys: list[str], keyless: set[int]) -> None:
-        """Send back every row whose key is in another row too, so they are reported in order."""
-        index = self.check.index_for("user")
+        """Send back every row whose key another row of the block has, so they are reported in order.
+
+        (A key an earlier block or file gave is found by :meth:`_index`.)
+        """
         bad = work.bad
         # Rows with a valid address become objects even when something else is wrong with them.
         rows = [i for i in range(work.count) if i not in keyless] if keyless else range(work.count)
@@ -406,12 +409,41 @@ class BulkUsers:
         repeated: set[str] = set()
         if len(seen) != len(rows):
             repeated = {k for k, n in Counter(keys[i] for i in rows).items() if n > 1}
-        if not seen.keys().isdisjoint(index.keys()):
-            repeated.update(k for k in seen if k in index)
         if repeated:
             bad.update(i for i in rows if keys[i] in repeated)
 
     # ------------------------------------------------------------------ cross-row facts
+
+    def _index(self, work: _Block, rows: Sequence[int], keys: list[str]) -> Sequence[int]:
+        """Index the settled rows' addresses; a row whose address is indexed already goes back.
+
+        ``setdefault`` looks each address up once and keeps what an earlier block or file put
+        there: such a row is sent to the per-row path, which reports the duplicate in order.
+        Returns the rows that stay settled.
+        """
+        if not rows:
+            return rows
+        check = self.check
+        block = work.block
+        head = check.index_value("user", work.mask, 0) | check.place_base(block.source, block.sheet, block.fmt)
+        values = [head | line for line in block.lines]
+        for bit, blank in work.unset:
+            # A row that left a field blank did not give it: its bit is not in the row's mask.
+            clear = ~(check.index_value("user", bit, 0) ^ check.index_value("user", 0, 0))
+            for i in blank:
+                values[i] &= clear
+        index = check.index_for("user")
+        if len(rows) == work.count:
+            mine = values
+            held = list(map(index.setdefault, keys, values))
+        else:
+            mine = list(map(values.__getitem__, rows))
+            held = list(map(index.setdefault, map(keys.__getitem__, rows), mine))
+        if held == mine:  # (each value holds its row's place: an earlier row's is another value)
+            return rows
+        taken = {rows[j] for j, (old, new) in enumerate(zip(held, mine)) if old != new}  # noqa: B905
+        work.bad |= taken
+        return [i for i in rows if i not in taken]
 
     def _record(
         self,
@@ -421,27 +453,14 @@ class BulkUsers:
         domains: list[str],
         links: dict[int, tuple[tuple[str, ...], ...]],
     ) -> None:
-        """Add the settled rows to the cross-checks as CrossCheck.add would add their objects."""
+        """Add the settled rows (indexed already) to the other cross-checks, as CrossCheck.add would."""
         if not rows:
             return
         check = self.check
         block = work.block
         base = check.place_base(block.source, block.sheet, block.fmt)
         lines = block.lines
-        head = check.index_value("user", work.mask, 0) | base
-        index = check.index_for("user")
-        values = [head | line for line in lines]
-        for bit, blank in work.unset:
-            # A row that left a field blank did not give it: its bit is not in the row's mask.
-            clear = ~(check.index_value("user", bit, 0) ^ check.index_value("user", 0, 0))
-            for i in blank:
-                values[i] &= clear
-        if len(rows) == work.count:
-            index.update(zip(keys, values))  # noqa: B905 - one value per key
-            counts = Counter(domains)
-        else:
-            index.update(zip(map(keys.__getitem__, rows), map(values.__getitem__, rows)))  # noqa: B905
-            counts = Counter(map(domains.__getitem__, rows))
+        counts = Counter(domains) if len(rows) == work.count else Counter(map(domains.__getitem__, rows))
         # The first settled row of each domain: the last write of a reversed walk wins.
         firsts = dict(zip(map(domains.__getitem__, reversed(rows)), reversed(rows)))  # noqa: B905
         for domain, count in counts.items():
