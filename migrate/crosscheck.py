@@ -7,8 +7,8 @@ be decided at the end (a domain may be defined after its users; a member may be 
 
 from __future__ import annotations
 
-import array
 import itertools
+import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -89,9 +89,6 @@ class _Places:
         return Provenance(source, sheet, place & 0xFFFFFFFF, fmt)
 
 
-_PLACE_MASK = (1 << 48) - 1
-
-
 def _first(value: int) -> tuple[int, str, int]:
     """Split an index value into (place, kind, field mask)."""
     return value & (1 << 48) - 1, _KIND_NAMES[value >> 48 & 0x7], value >> 51
@@ -101,17 +98,16 @@ def _first(value: int) -> tuple[int, str, int]:
 class CheckDelta:
     """What a CrossCheck learnt since a :meth:`CrossCheck.mark`, to merge into another copy.
 
-    Addresses and per-user aliases travel as newline-joined strings and arrays: unpickled at C
-    speed, where a dict of half a million entries takes a third of a second.
+    Addresses and per-user aliases travel as newline-joined strings, unpickled at C speed where
+    a dict of half a million entries takes a third of a second. What goes with each (its index
+    value; a claim's place, column and owner) is needed only when something looks closer (a
+    later input, a clash): it travels pickled on its own and is unpickled then.
     """
 
     addresses: str
-    kinds: array.array[int]  # each value's bits above the place (fields given, kind)
-    places: array.array[int]
-    aliases: str  # per-user aliases, newline-joined; then each one's place, column and owner
-    alias_places: array.array[int]
-    alias_columns: list[str | None]
-    alias_owners: str
+    values: bytes  # the pickled index value of each address, in order
+    aliases: str  # per-user aliases, newline-joined
+    claims_of: bytes  # the pickled (place, column, owner) of each, in order
     refs: dict[str, tuple[int, str | None, str]]
     domains: dict[str, tuple[int, str, int]]  # domain -> (first place, its key, added count)
     # Files and sheets the other copy numbered (a workbook's later sheets): (first number, them).
@@ -121,8 +117,12 @@ class CheckDelta:
         """The per-user aliases as :meth:`CrossCheck.claim_aliases` takes them."""
         if not self.aliases:
             return {}
-        owners = self.alias_owners.split("\n")
-        return dict(zip(self.aliases.split("\n"), zip(self.alias_places, self.alias_columns, owners)))  # noqa: B905
+        return dict(zip(self.aliases.split("\n"), self.claim_list()))  # noqa: B905 - one claim each
+
+    def claim_list(self) -> list[tuple[int, str | None, str]]:
+        """Each per-user alias's (place, column, owner), in order."""
+        claims: list[tuple[int, str | None, str]] = pickle.loads(self.claims_of)
+        return claims
 
 
 @dataclass(slots=True)
@@ -173,8 +173,7 @@ class CrossCheck:
         shard, self._shard = self._shard, None
         if shard is not None:
             delta = shard.delta
-            values = map(int.__or__, map(int.__lshift__, delta.kinds, itertools.repeat(48)), delta.places)
-            self._addresses.update(zip(shard.keys, values))  # noqa: B905 - one value per address
+            self._addresses.update(zip(shard.keys, pickle.loads(delta.values)))  # noqa: B905 - one value each
             self.claim_aliases(delta.claims())
 
     # What bulk validation (migrate.bulk) uses to add rows it found clean. Facts that keep "the
@@ -243,12 +242,9 @@ class CrossCheck:
         claims = list(itertools.islice(self._per_user_aliases.values(), aliases, None))
         return CheckDelta(
             "\n".join(itertools.islice(self._addresses, addresses, None)),  # addresses hold no newline
-            array.array("Q", map(int.__rshift__, values, itertools.repeat(48))),
-            array.array("Q", map(int.__and__, values, itertools.repeat(_PLACE_MASK))),
+            pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL),
             "\n".join(itertools.islice(self._per_user_aliases, aliases, None)),
-            array.array("Q", [claim[0] for claim in claims]),
-            [claim[1] for claim in claims],
-            "\n".join([claim[2] for claim in claims]),
+            pickle.dumps(claims, protocol=pickle.HIGHEST_PROTOCOL),
             dict(itertools.islice(self._refs.items(), refs, None)),
             {
                 domain: (use.first, use.key, use.count - before.get(domain, 0))
@@ -417,8 +413,8 @@ class CrossCheck:
                 i for i, alias in enumerate(late) if (alias in addresses or alias in shard) and alias not in claimed
             ]
             if hits:
-                owners = delta.alias_owners.split("\n")
-                clashes += [(late[i], (delta.alias_places[i], delta.alias_columns[i], owners[i])) for i in hits]
+                held = delta.claim_list()
+                clashes += [(late[i], held[i]) for i in hits]
             if self._refs:
                 late_claims = set(late)
         for alias, (place, column, owner) in sorted(clashes):
