@@ -249,15 +249,14 @@ def _sheet_stream(
     report: Report,
 ) -> Iterator[tuple[TableRow | RowBlock, Iterator[Entry | BulkCount]]]:
     """The rest of a workbook from ``part`` on, in a process that took over a copy of its reading."""
-    from migrate.split import tail_from
+    from migrate.split import sheet_of, tail_from
 
     relay.target = report
     state.skip_to = part.line
     started = False
     for item in rows:
         if not started:
-            sheet = item.sheet if type(item) is RowBlock else item.prov.sheet  # type: ignore[union-attr]
-            tail = tail_from(item, part.line) if sheet == part.sheet else item
+            tail = tail_from(item, part.line) if sheet_of(item) == part.sheet else item
             if tail is None:
                 continue
             started, item = True, tail

@@ -45,7 +45,16 @@ from migrate.readers.xlsx_reader import SheetState
 from migrate.records import ErrorFields, Problem, RowBlock, TableRow, render_error
 from migrate.tally import KindSummary, Merged, Tally, new_summary
 
-__all__ = ["MIN_SPLIT_BYTES", "MIN_SPLIT_ROWS", "SheetPart", "Split", "start_sheet_split", "start_split", "tail_from"]
+__all__ = [
+    "MIN_SPLIT_BYTES",
+    "MIN_SPLIT_ROWS",
+    "SheetPart",
+    "Split",
+    "sheet_of",
+    "start_sheet_split",
+    "start_split",
+    "tail_from",
+]
 
 #: Files smaller than this are read by one process: the fork and the join would cost more.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
@@ -146,7 +155,7 @@ class Split:
                 self._alone = True
                 return item, None
         first = self.part.line
-        if isinstance(self.part, SheetPart) and _sheet_of(item) != self.part.sheet:
+        if isinstance(self.part, SheetPart) and sheet_of(item) != self.part.sheet:
             # A later sheet (the split's sheet has nothing left from its line on): the child's.
             self.aligned = True
             return None, item
@@ -216,7 +225,8 @@ class Split:
                 os.waitpid(self.pid, 0)
 
 
-def _sheet_of(item: Item) -> str | None:
+def sheet_of(item: Item) -> str | None:
+    """The sheet an item of a reading comes from (None for a CSV file)."""
     return item.sheet if type(item) is RowBlock else item.prov.sheet  # type: ignore[union-attr]
 
 
