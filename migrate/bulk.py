@@ -562,23 +562,32 @@ class BulkChecker:
         Only for a file whose rows are checked in bulk from its first block on: the fork pays
         only when most rows are. ``stream`` reads a part of the file (see :func:`start_split`).
         """
-        if not self.processes > 1 or self._plan(mapper, block) is None:
+        owned = self._owned(mapper, block)
+        if owned is None:
             return None
         from migrate.split import start_split
 
-        notes = mapper.notes_given()
-        owned = lambda: mapper.notes_given() == notes  # noqa: E731
         return start_split(path, block, state, self.check, stream, owned, rendered=self.rendered)
 
     def split_sheet(self, block: RowBlock, mapper: Mapper, state: SheetState, stream: SheetStream) -> Split | None:
         """As :meth:`split`, for the worksheet ``block`` starts (see :func:`start_sheet_split`)."""
-        if not self.processes > 1 or self._plan(mapper, block) is None:
+        owned = self._owned(mapper, block)
+        if owned is None:
             return None
         from migrate.split import start_sheet_split
 
-        notes = mapper.notes_given()
-        owned = lambda: mapper.notes_given() == notes  # noqa: E731
         return start_sheet_split(block, state, self.check, stream, owned, rendered=self.rendered)
+
+    def _owned(self, mapper: Mapper, block: RowBlock) -> Callable[[], bool] | None:
+        """None when a second process is of no use here; else what the child asks at its end.
+
+        The child's work counts only if its mapper noted nothing new (a note the parent's part
+        could give too).
+        """
+        if not self.processes > 1 or self._plan(mapper, block) is None:
+            return None
+        notes = mapper.notes_given()
+        return lambda: mapper.notes_given() == notes
 
     def _plan(self, mapper: Mapper, block: RowBlock) -> BulkUsers | None:
         """The bulk checker for the block's rows, or None when they are mapped another way."""

@@ -33,13 +33,13 @@ import pickle
 import select
 import signal
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from migrate.crosscheck import CheckDelta, CrossCheck
+from migrate.forking import can_fork
 from migrate.readers.csv_reader import CsvPart, CsvState
 from migrate.readers.xlsx_reader import SheetState
 from migrate.records import ErrorFields, Problem, RowBlock, TableRow, render_error
@@ -321,8 +321,7 @@ def start_split(
     Returns:
         The running split, or ``None`` when the file is read by one process.
     """
-    # Forking a process that runs other threads (an in-process sandbox) is not safe.
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+    if not can_fork():
         return None
     size = os.path.getsize(path)
     codec = codecs.lookup(state.codec or "utf-8").name
@@ -370,7 +369,7 @@ def start_sheet_split(
     Returns:
         The running split, or ``None`` when the sheet is read by one process.
     """
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+    if not can_fork():
         return None
     start = first.lines[0]
     left = state.last_line - start

@@ -111,7 +111,8 @@ def validate(
     def emit_errors(errors: list[ErrorFields]) -> None:
         # Errors of rows settled in bulk: objects only when a caller wants objects.
         report.errors += len(errors)
-        problems = [Problem.quick(*fields) for fields in errors] if collect or on_rendered is None else []
+        wanted = collect or (on_rendered is None and on_problem is not None)
+        problems = [Problem.quick(*fields) for fields in errors] if wanted else []
         if collect:
             report.problems.extend(problems)
         if on_rendered is not None:

@@ -21,12 +21,13 @@ import pickle
 import signal
 import struct
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from typing import IO, Any
 
 import ldif
+
+from migrate.forking import can_fork
 
 __all__ = ["MIN_SPLIT_BYTES", "LdifSplit", "start_ldif_split"]
 
@@ -126,8 +127,7 @@ def start_ldif_split(path: str, data: bytes | mmap.mmap, start: int) -> LdifSpli
         The running split, or None when one process parses the whole file.
     """
     size = len(data)
-    # Forking a process that runs other threads (an in-process sandbox) is not safe.
-    if size < MIN_SPLIT_BYTES or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+    if size < MIN_SPLIT_BYTES or not can_fork():
         return None
     offset = _boundary(data, max(start, int(size * _PARENT_SHARE)))
     if offset is None:
