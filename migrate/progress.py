@@ -67,6 +67,8 @@ class Progress:
 
     def close(self) -> None:
         """Stop the bar, if one was drawn."""
+        if self._bar is None:
+            return  # rich is imported only where a bar was drawn (it costs 30 ms to import)
         from rich.progress import Progress as RichProgress
 
         if isinstance(self._bar, RichProgress):

@@ -156,12 +156,19 @@ async def read_state(
     domains |= {d for obj in desired if isinstance(obj, Admin) for d in (obj.domains or ())}
     domains |= set(scope)
     state = State()
-    state.edition = edition or (await detect_edition(client, sorted(domains)[0]) if domains else "sql")
+    # The edition probe and the domain list are independent: one round trip for both.
+    listing = asyncio.ensure_future(client.list_domains())
+    try:
+        state.edition = edition or (await detect_edition(client, sorted(domains)[0]) if domains else "sql")
+    except BaseException:
+        listing.cancel()
+        await asyncio.gather(listing, return_exceptions=True)
+        raise
+    existing = await listing
     kind = list_kind or ("maillist" if state.edition == "ldap" else "mlmmj")
     admin_domains = {obj.domain for obj in desired if isinstance(obj, Domain) and obj.admins is not None}
     admin_domains |= {_domain_of(obj.email) for obj in desired if isinstance(obj, User) and obj.isAdmin}
     admin_domains |= {d for obj in desired if isinstance(obj, Admin) for d in (obj.domains or ())}
-    existing = await client.list_domains()
     present = sorted(d for d in domains if d in existing)
     await _gather(_read_domain(client, state, d, d in admin_domains) for d in present)
     try:
