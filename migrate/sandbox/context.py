@@ -109,9 +109,9 @@ class AppState:
                 the edition keeps them; values that are not integers are ignored.
         """
         rules: dict[str, int] = {}
-        for key in _RULE_KEYS:
-            value = store_extra.get_setting(self.db, key)
-            if value is not None and value.strip().lstrip("-").isdigit():
+        # Both keys in one statement: this runs for every password a request sets.
+        for key, value in store_extra.get_settings(self.db, _RULE_KEYS).items():
+            if value.strip().lstrip("-").isdigit():
                 rules[key] = int(value)
         for key in _RULE_KEYS:
             if isinstance(domain_limits.get(key), int):

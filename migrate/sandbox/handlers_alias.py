@@ -70,7 +70,7 @@ def create_alias(ctx: Ctx) -> Reply:
         raise ApiError("INVALID_DOMAIN_NAME")
     if store_domain.account_taken(ctx.db, split_extension(mail)):
         raise ApiError("ALREADY_EXISTS")
-    check_account_limit(store_domain.count_accounts(ctx.db, "aliases", domain), int(drow["aliases"]))
+    check_account_limit(lambda: store_domain.count_accounts(ctx.db, "aliases", domain), int(drow["aliases"]))
     store_alias.create_alias(
         ctx.db,
         {"address": mail, "name": ctx.get("name") or "", "accesspolicy": _policy(ctx, "public"), "domain": domain},

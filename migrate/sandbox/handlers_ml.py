@@ -104,7 +104,7 @@ def create_ml(ctx: Ctx) -> Reply:
         raise ApiError("INVALID_DOMAIN_NAME")
     if store_domain.account_taken(ctx.db, split_extension(mail)):
         raise ApiError("ALREADY_EXISTS")
-    check_account_limit(store_domain.count_accounts(ctx.db, "lists", domain), int(drow["maillists"]))
+    check_account_limit(lambda: store_domain.count_accounts(ctx.db, "lists", domain), int(drow["maillists"]))
     values = {
         "address": mail,
         "domain": domain,

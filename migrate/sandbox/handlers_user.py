@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from migrate.sandbox import store_domain, store_mail
@@ -25,6 +26,7 @@ from migrate.sandbox.shared_checks import (
 )
 from migrate.sandbox.storage import Row, parse_settings
 from migrate.sandbox.user_common import (
+    QUOTA_COLUMNS,
     effective_quota,
     mailbox_folder,
     maildir_columns,
@@ -51,8 +53,12 @@ def get_user(ctx: Ctx) -> Reply:
     return ok(user_view(ctx, row))
 
 
-def _domain_row(ctx: Ctx, domain: str) -> Row:
-    row = store_domain.get_domain(ctx.db, checked_domain(ctx, domain))
+# The domain columns a create reads: its limit and what effective_quota reads.
+_CREATE_COLUMNS = f"mailboxes, {QUOTA_COLUMNS}"
+
+
+def _domain_row(ctx: Ctx, domain: str, columns: str = "*") -> Row:
+    row = store_domain.get_domain(ctx.db, checked_domain(ctx, domain), columns)
     if row is None:
         raise ApiError("INVALID_DOMAIN_NAME")
     return row
@@ -67,28 +73,36 @@ def list_users(ctx: Ctx) -> Reply:
     return ok([user_list_row(ctx, r) for r in rows])
 
 
-def check_account_limit(count: int, limit: int) -> None:
-    """Apply a domain account limit: 0 unlimited, -1 not allowed, else a maximum."""
+def check_account_limit(count: Callable[[], int], limit: int) -> None:
+    """Apply a domain account limit: 0 unlimited, -1 not allowed, else a maximum.
+
+    Args:
+        count: Counts the domain's accounts of the kind; called only when there is a maximum
+            (counting a large domain's rows is the dearest statement of a create).
+        limit: The domain's limit.
+    """
     if limit == -1:
         raise ApiError("NOT_ALLOWED")
-    if limit > 0 and count >= limit:
+    if limit > 0 and count() >= limit:
         raise ApiError("EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
 
 
 def create_user(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>``: checks in the server's order, then the mailbox and self row."""
     mail, local, domain = new_user_address(ctx)
-    drow = _domain_row(ctx, domain)
+    drow = _domain_row(ctx, domain, _CREATE_COLUMNS)
     if store_domain.account_taken(ctx.db, split_extension(mail)):
         raise ApiError("ALREADY_EXISTS")
-    check_account_limit(store_domain.count_accounts(ctx.db, "users", domain), int(drow["mailboxes"]))
-    requested = requested_quota(ctx, int(parse_settings(drow["settings"]).get("default_user_quota", 0)))
+    check_account_limit(lambda: store_domain.count_accounts(ctx.db, "users", domain), int(drow["mailboxes"]))
+    settings = parse_settings(drow["settings"])
+    requested = requested_quota(ctx, int(settings.get("default_user_quota", 0)))
     quota = effective_quota(ctx, drow, requested, username=None)
-    password = user_password(ctx, domain)
+    # The domain's password limits are in the row read above (nothing was written since).
+    password = user_password(ctx, domain, limits=settings)
     if ctx.has("language"):
         lang = language(ctx.get("language") or "")
     else:
-        lang = language(str(parse_settings(drow["settings"]).get("default_language", "en_US")))
+        lang = language(str(settings.get("default_language", "en_US")))
     fmt = (ctx.get("mailboxFormat") or "").strip().lower()
     values: dict[str, Any] = {
         "username": mail,

@@ -22,10 +22,18 @@ from migrate.sandbox.rules import (
 from migrate.sandbox.schema import SERVICE_COLUMNS, SOGO_COLUMNS
 from migrate.sandbox.shared_checks import hashed_password, target_user
 from migrate.sandbox.storage import Row
-from migrate.sandbox.user_common import effective_quota, existing_addresses, mailbox_folder, maildir_columns
+from migrate.sandbox.user_common import (
+    QUOTA_COLUMNS,
+    effective_quota,
+    existing_addresses,
+    mailbox_folder,
+    maildir_columns,
+)
 
 __all__ = ["update_user"]
 
+# The mailbox columns an update reads (see _profile_values and update_user).
+_MAILBOX_COLUMNS = "username, domain, mailboxfolder, active"
 _TEXT_PARAMS = (("name", "name"), ("gn", "first_name"), ("sn", "last_name"), ("employeeid", "employeeid"))
 
 
@@ -57,6 +65,7 @@ def _service_values(ctx: Ctx) -> dict[str, Any]:
 
 
 def _profile_values(ctx: Ctx, row: Row, domain_row: Row) -> dict[str, Any]:
+    """The ``mailbox`` columns to set; ``row`` holds :data:`_MAILBOX_COLUMNS`, ``domain_row`` the quota's."""
     values: dict[str, Any] = {}
     for param, column in _TEXT_PARAMS:
         if ctx.has(param):
@@ -138,13 +147,13 @@ def _apply_bcc(ctx: Ctx, mail: str) -> None:
 def update_user(ctx: Ctx) -> Reply:
     """``PUT /api/user/<mail>``."""
     mail, domain = target_user(ctx)
-    row = store_mail.get_mailbox(ctx.db, mail)
+    row = store_mail.get_mailbox_columns(ctx.db, mail, _MAILBOX_COLUMNS)
     if row is None:
         if ctx.quirk("put_missing_user_succeeds"):
             return ok()
         raise ApiError("NO_SUCH_ACCOUNT")
     guard_global_profile(ctx, mail)
-    domain_row = store_domain.get_domain(ctx.db, domain)
+    domain_row = store_domain.get_domain(ctx.db, domain, QUOTA_COLUMNS)
     if domain_row is None:
         raise ApiError("INVALID_DOMAIN_NAME")
     values = _profile_values(ctx, row, domain_row)

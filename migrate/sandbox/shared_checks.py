@@ -7,7 +7,8 @@ context) and either returns plain values or raises :class:`ApiError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from migrate.sandbox.context import ApiError, Ctx
 from migrate.sandbox.passwords import hash_password, is_accepted_hash
@@ -127,24 +128,39 @@ def clamp_quota(requested: int, *, default: int, max_user: int, total: int, allo
     return quota
 
 
-def require_valid_password(ctx: Ctx, password: str, domain: str | None) -> None:
-    """Refuse a password the policy (settings, then the domain's limits) rejects."""
-    problem = check_password(password, ctx.password_rules(domain))
+def require_valid_password(
+    ctx: Ctx, password: str, domain: str | None, *, limits: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse a password the policy (settings, then the domain's limits) rejects.
+
+    Args:
+        ctx: The request.
+        password: The plain password.
+        domain: The account's domain (``None``: no domain).
+        limits: The domain's password limits when the caller has just read them in this
+            transaction (spares reading them again); else the edition looks them up.
+    """
+    rules = ctx.password_rules(domain) if limits is None else ctx.state.rules_with(limits)
+    problem = check_password(password, rules)
     if problem:
         raise ApiError(problem)
 
 
-def hashed_password(ctx: Ctx, domain: str | None) -> str:
-    """The ``password`` parameter, checked against the policy, as a new salted hash."""
+def hashed_password(ctx: Ctx, domain: str | None, *, limits: Mapping[str, Any] | None = None) -> str:
+    """The ``password`` parameter, checked against the policy, as a new salted hash (``limits``: as above)."""
     password = ctx.get("password") or ""
-    require_valid_password(ctx, password, domain)
+    require_valid_password(ctx, password, domain, limits=limits)
     return hash_password(password)
 
 
-def user_password(ctx: Ctx, domain: str) -> str:
-    """What a new user stores: a checked ``password`` hashed, else an accepted ``password_hash``."""
+def user_password(ctx: Ctx, domain: str, *, limits: Mapping[str, Any] | None = None) -> str:
+    """What a new user stores: a checked ``password`` hashed, else an accepted ``password_hash``.
+
+    ``limits`` are the domain's password limits if the caller has them (see
+    :func:`require_valid_password`).
+    """
     if ctx.get("password"):
-        return hashed_password(ctx, domain)
+        return hashed_password(ctx, domain, limits=limits)
     password_hash = (ctx.get("password_hash") or "").strip()
     if password_hash:
         if not is_accepted_hash(password_hash):

@@ -163,6 +163,11 @@ class Db:
         names = self._names(sql, cursor, len(rows[0]))
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def first_row(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        """Return the first row of a query as a tuple (for columns whose names repeat), or ``None``."""
+        row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+        return row
+
     def scalar(self, sql: str, params: Params = ()) -> Any:
         """Return the first column of the first row, or ``None``."""
         row = self._conn.execute(sql, params).fetchone()

@@ -41,9 +41,9 @@ __all__ = [
 ]
 
 
-def get_domain(db: Db, domain: str) -> Row | None:
-    """Return the ``domain`` row, or ``None``."""
-    return db.one("SELECT * FROM domain WHERE domain = ?", (domain,))
+def get_domain(db: Db, domain: str, columns: str = "*") -> Row | None:
+    """Return the ``domain`` row (only ``columns``, a list written in code, when given), or ``None``."""
+    return db.one(f"SELECT {columns} FROM domain WHERE domain = ?", (domain,))
 
 
 def domain_exists(db: Db, domain: str) -> bool:

@@ -12,6 +12,7 @@ __all__ = [
     "delete_session",
     "delete_spam_policy",
     "get_setting",
+    "get_settings",
     "get_spam_policy",
     "get_throttle",
     "load_sessions",
@@ -114,6 +115,13 @@ def get_setting(db: Db, key: str, account: str = "global") -> str | None:
     """Return a value of the ``iredadmin.settings`` table, or ``None``."""
     value = db.scalar("SELECT v FROM settings WHERE account = ? AND k = ?", (account, key))
     return None if value is None else str(value)
+
+
+def get_settings(db: Db, keys: tuple[str, ...], account: str = "global") -> dict[str, str]:
+    """Return the values of several ``iredadmin.settings`` keys in one statement (absent keys left out)."""
+    marks = ", ".join("?" for _ in keys)
+    rows = db.all(f"SELECT k, v FROM settings WHERE account = ? AND k IN ({marks})", (account, *keys))
+    return {str(row["k"]): str(row["v"]) for row in rows if row["v"] is not None}
 
 
 def set_setting(db: Db, key: str, value: str | None, account: str = "global") -> None:

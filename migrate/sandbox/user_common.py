@@ -13,6 +13,7 @@ from migrate.sandbox.shared_checks import clamp_quota
 from migrate.sandbox.storage import Row, parse_settings
 
 __all__ = [
+    "QUOTA_COLUMNS",
     "effective_quota",
     "existing_addresses",
     "mailbox_folder",
@@ -21,6 +22,8 @@ __all__ = [
     "user_view",
 ]
 
+#: The ``domain`` columns :func:`effective_quota` reads, for callers that read no others.
+QUOTA_COLUMNS = "domain, settings, maxquota"
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9]{0,20}$")
 _BASE = "/var/vmail"
 _NODE = "vmail1"
@@ -31,7 +34,7 @@ def effective_quota(ctx: Ctx, domain: Row, requested: int, *, username: str | No
 
     Args:
         ctx: The request.
-        domain: The user's domain row.
+        domain: The user's domain row (at least :data:`QUOTA_COLUMNS`).
         requested: The asked quota in MB (0 = unlimited).
         username: The user being updated (its current quota is not counted as allocated).
 
@@ -43,7 +46,7 @@ def effective_quota(ctx: Ctx, domain: Row, requested: int, *, username: str | No
     def allocated() -> int:
         total = store_domain.allocated_quota(ctx.db, domain["domain"])
         if username is not None:
-            row = store_mail.get_mailbox(ctx.db, username)
+            row = store_mail.get_mailbox_columns(ctx.db, username, "quota")
             total -= int(row["quota"]) if row else 0
         return total
 
@@ -107,15 +110,14 @@ def _public_row(ctx: Ctx, row: Row, *, keep_password: bool) -> dict[str, Any]:
     return data
 
 
-def _last_login(ctx: Ctx, username: str) -> Any:
-    value = store_mail.last_login(ctx.db, username)
+def _last_login(ctx: Ctx, value: dict[str, int]) -> Any:
     return repr(value) if ctx.quirk("last_login_repr") else value
 
 
 def user_list_row(ctx: Ctx, row: Row) -> dict[str, Any]:
     """Return one row of ``GET /api/users/<domain>``."""
     data = _public_row(ctx, row, keep_password=ctx.quirk("users_list_password"))
-    data["last_login"] = _last_login(ctx, row["username"])
+    data["last_login"] = _last_login(ctx, store_mail.last_login(ctx.db, row["username"]))
     data["used_quota"] = store_mail.used_quota(ctx.db, row["username"])
     return data
 
@@ -125,9 +127,7 @@ def user_view(ctx: Ctx, row: Row) -> dict[str, Any]:
     username = row["username"]
     data = _public_row(ctx, row, keep_password=False)
     forwardings, aliases, member_of = store_mail.user_links(ctx.db, username)
-    sbcc = store_mail.user_bcc(ctx.db, username, "sender")
-    rbcc = store_mail.user_bcc(ctx.db, username, "recipient")
-    quota = store_mail.used_quota(ctx.db, username)
+    sbcc, rbcc, quota, login = store_mail.user_details(ctx.db, username)
     data.update(
         forwardings=[] if forwardings == [username] else forwardings,
         aliases=aliases,
@@ -139,7 +139,7 @@ def user_view(ctx: Ctx, row: Row) -> dict[str, Any]:
         mailing_lists=ctx.state.subscribers.lists_of(username),
         stored_bytes=quota["bytes"],
         stored_messages=quota["messages"],
-        last_login=_last_login(ctx, username),
+        last_login=_last_login(ctx, login),
     )
     if row["isadmin"]:
         data["managed_domains"] = store_domain.managed_domains(ctx.db, username)
