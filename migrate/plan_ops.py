@@ -43,6 +43,9 @@ from migrate.plan_types import (
 
 __all__ = ["Call", "Operation", "Verify"]
 
+# Without --replace, the server may hold services beyond those asked for.
+_SERVICES_SUBSET = frozenset({"services"})
+
 
 class _Builder:
     def __init__(self, state: State, options: PlanOptions, list_kind: str) -> None:
@@ -294,7 +297,7 @@ class _Builder:
             calls,
             diff,
             entry,
-            Verify("user", obj.email, expect, frozenset() if self.options.replace else frozenset({"services"})),
+            Verify("user", obj.email, expect, frozenset() if self.options.replace else _SERVICES_SUBSET),
             generated_password=generated,
             note=note,
         )
@@ -306,6 +309,8 @@ class _Builder:
 
     def user_links(self, entry: int, obj: User, cur: User | None) -> None:
         """Stage 5 for a user: forwardings, per-user aliases, bcc."""
+        if obj.forwarding is None and obj.aliases is None and obj.senderBcc is None and obj.recipientBcc is None:
+            return  # nothing of stage 5 given (most rows): no operation
         data: dict[str, Any] = {}
         diff: dict[str, Any] = {}
         expect: dict[str, Any] = {}

@@ -115,12 +115,14 @@ class _Built:
 
 
 def _scalars(desired: Any, current: Any, names: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+    if current is None:  # a new object (most rows of an onboarding): every given field is new
+        return {name: (None, want) for name in names if (want := getattr(desired, name, None)) is not None}
     diff: dict[str, tuple[Any, Any]] = {}
     for name in names:
         want = getattr(desired, name, None)
         if want is None:
             continue
-        have = getattr(current, name, None) if current is not None else None
+        have = getattr(current, name, None)
         if have != want:
             diff[name] = (have, want)
     return diff
