@@ -92,11 +92,14 @@ class Redactor:
         # First four characters -> the secrets starting with them.
         self._index: dict[str, _Bucket] = {}
         self._known: set[str] = set()
-        for value in secrets:
-            self.add(value)
+        # Secrets are indexed when the first text needs them, not when they are handed over: an
+        # import hands over every password of its input before its first request (10,000: 50 ms
+        # of spellings), and the records of a run without errors carry no text to redact.
+        self._pending: list[str] = [v for v in secrets if v and len(v.strip()) >= MIN_SECRET_LENGTH]
 
     def __len__(self) -> int:
         """Return how many distinct spellings of secrets are known."""
+        self._learn_pending()
         return len(self._known)
 
     def add(self, value: str | None) -> None:
@@ -104,19 +107,29 @@ class Redactor:
         if not value or len(value.strip()) < MIN_SECRET_LENGTH:
             return
         with self._lock:
-            for spelling in _spellings(value):
-                if spelling in self._known:
-                    continue
-                self._known.add(spelling)
-                bucket = self._index.get(spelling[:_PREFIX])
-                if bucket is None:
-                    bucket = self._index[spelling[:_PREFIX]] = _Bucket()
-                bucket.add(spelling)
+            self._pending.append(value)
+
+    def _learn_pending(self) -> None:
+        if not self._pending:
+            return
+        with self._lock:
+            for value in self._pending:
+                for spelling in _spellings(value):
+                    if spelling in self._known:
+                        continue
+                    self._known.add(spelling)
+                    bucket = self._index.get(spelling[:_PREFIX])
+                    if bucket is None:
+                        bucket = self._index[spelling[:_PREFIX]] = _Bucket()
+                    bucket.add(spelling)
+            # Emptied only now: a thread that finds nothing pending must find every secret indexed.
+            self._pending = []
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every known secret and secret-looking value masked."""
         if not text:
             return text
+        self._learn_pending()
         text = self._mask_known(text)
         for pattern in _PATTERNS:
             text = pattern.sub(_keep_prefix, text)

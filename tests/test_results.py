@@ -257,6 +257,59 @@ def test_redactor_with_thousands_of_secrets() -> None:
     assert redact(text) == " / ".join(["***"] * 6) + " user@x.com Pw#99999xyz"
 
 
+def test_redactor_indexes_secrets_only_when_a_text_needs_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrate import results_redact
+
+    calls: list[str] = []
+    real = results_redact._spellings
+    monkeypatch.setattr(results_redact, "_spellings", lambda value: calls.append(value) or real(value))
+    redact = Redactor([f"Pw#{n:03d}xyz" for n in range(100)])
+    redact.add("Added#Later1")
+    assert calls == []  # handing secrets over costs nothing
+    assert redact("") == ""
+    assert calls == []  # nor does an empty message (the records of rows that went well)
+    assert redact("x Pw#042xyz Added#Later1 y") == "x *** *** y"
+    assert len(calls) == 101
+    redact.add("One#More-Secret")
+    assert redact("One#More-Secret Pw#007xyz") == "*** ***"
+    assert len(calls) == 102  # each secret is indexed once
+
+
+def test_redactor_never_scans_a_half_built_index() -> None:
+    import threading
+
+    from migrate import results_redact
+
+    entered, release = threading.Event(), threading.Event()
+    real = results_redact._spellings
+
+    def slow(value: str) -> set[str]:
+        if value == "Last#Secret99":
+            entered.set()
+            release.wait(5)
+        return real(value)
+
+    redact = Redactor(["First#Secret1", "Last#Secret99"])
+    results: list[str] = []
+    original = results_redact._spellings
+    results_redact._spellings = slow
+    try:
+        builder = threading.Thread(target=lambda: results.append(redact("a First#Secret1")))
+        builder.start()
+        assert entered.wait(5)  # the builder is halfway through the pending secrets
+        reader = threading.Thread(target=lambda: results.append(redact("b Last#Secret99")))
+        reader.start()
+        reader.join(0.2)
+        assert reader.is_alive()  # it waits for the index instead of scanning half of it
+        release.set()
+        builder.join(5)
+        reader.join(5)
+    finally:
+        results_redact._spellings = original
+        release.set()
+    assert sorted(results) == ["a ***", "b ***"]
+
+
 # --- rejects ------------------------------------------------------------------------------------
 
 
