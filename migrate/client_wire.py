@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
@@ -44,6 +44,7 @@ __all__ = [
     "ApiResponse",
     "FormData",
     "FormValue",
+    "HttpReply",
     "UnexpectedResponse",
     "aiohttp_transport",
     "certificate_error",
@@ -99,6 +100,29 @@ _HINTS = {
     "EXCEEDED_DOMAIN_ACCOUNT_LIMIT": "raise the domain's account limit",
     "INVALID_PASSWORD_SCHEME": "send the hash with a supported {SCHEME} prefix, e.g. {CRYPT} or {SSHA512}",
 }
+
+
+class HttpReply(Protocol):
+    """What reading a reply takes of it.
+
+    An :class:`httpx.Response` with its body read has it, and so has the lean transport's
+    :class:`~migrate.client_transport.Reply`.
+    """
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        ...
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The headers, case-insensitive."""
+        ...
+
+    @property
+    def content(self) -> bytes:
+        """The whole body, decoded."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +242,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def session_cookie(response: httpx.Response) -> str | None:
+def session_cookie(response: HttpReply) -> str | None:
     """Return the ``Cookie`` header value to send after a login, from its ``Set-Cookie`` lines."""
     pairs: dict[str, str] = {}
     for line in response.headers.get_list("set-cookie"):
@@ -230,7 +254,7 @@ def session_cookie(response: httpx.Response) -> str | None:
     return "; ".join(f"{k}={v}" for k, v in session.items()) or None
 
 
-def _redirect(response: httpx.Response, where: str, key: str | None, secrets: Iterable[str]) -> ApiResponse:
+def _redirect(response: HttpReply, where: str, key: str | None, secrets: Iterable[str]) -> ApiResponse:
     location = response.headers.get("location", "")
     parts = urlsplit(location)
     msg = (parse_qs(parts.query).get("msg") or [""])[0]
@@ -248,7 +272,7 @@ def _redirect(response: httpx.Response, where: str, key: str | None, secrets: It
     )
 
 
-def _envelope(response: httpx.Response, where: str, key: str | None, secrets: Iterable[str]) -> ApiResponse:
+def _envelope(response: HttpReply, where: str, key: str | None, secrets: Iterable[str]) -> ApiResponse:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -281,7 +305,7 @@ def _envelope(response: httpx.Response, where: str, key: str | None, secrets: It
     return ApiResponse(ok, data, msg, codes, 0, response.status_code)
 
 
-def read_reply(response: httpx.Response, *, where: str, key: str | None, secrets: Iterable[str] = ()) -> ApiResponse:
+def read_reply(response: HttpReply, *, where: str, key: str | None, secrets: Iterable[str] = ()) -> ApiResponse:
     """Interpret one HTTP reply.
 
     Args:

@@ -206,3 +206,98 @@ def test_api_client_talks_through_it() -> None:
         assert server.requests[2].endswith(b"\r\n\r\nname=A+b&active=yes")
 
     run(script, body)
+
+
+class _Wrapped(httpx.AsyncBaseTransport):
+    """The same transport behind httpx's interface only: the client then builds httpx requests."""
+
+    def __init__(self) -> None:
+        self.inner = Http11Transport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _api_script(cookie: str) -> Script:
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if request.startswith(b"POST /iredadmin/api/login "):
+            return sized(b'{"_success": true}', f"Set-Cookie: {cookie}; Path=/"), False
+        if request.startswith(b"GET /iredadmin/api/packed"):
+            return sized(gzip.compress(b'{"_success": true, "_data": [1, 2]}'), "Content-Encoding: gzip"), False
+        return sized(b'{"_success": true, "_data": {"n": %d}}' % n), False
+
+    return script
+
+
+def test_the_lean_path_puts_the_same_bytes_on_the_wire_as_httpx_requests() -> None:
+    async def calls(client: ApiClient) -> list[object]:
+        return [
+            (await client.call("GET", "/user/a+b@example.com")).data,
+            (await client.call("GET", "/users/example.com", params={"page": "2", "q": "x y"})).data,
+            (await client.call("PUT", "/user/a+b@example.com", data={"name": "Ann Bé", "addAlias": ["x@e.com"]})).data,
+            (await client.call("POST", "/user/c@example.com", data={"password": "Pw#1 &=x"})).data,
+            (await client.call("DELETE", "/user/c@example.com", data={"keep_mailbox": True})).data,
+            (await client.call("GET", "/packed")).data,  # gzip: decoded either way
+        ]
+
+    sent: dict[str, list[bytes]] = {}
+    seen: dict[str, list[object]] = {}
+    for name in ("lean", "httpx"):
+
+        async def body(server: RawServer, unused: Http11Transport, name: str = name) -> None:
+            transport = None if name == "lean" else _Wrapped()
+            async with ApiClient(
+                server.url + "/iredadmin/api", "postmaster@example.com", "Pw#Admin1", transport=transport
+            ) as client:
+                assert (client._lean is not None) == (name == "lean")
+                seen[name] = await calls(client)
+            host = server.url.removeprefix("http://").encode()
+            sent[name] = [request.replace(host, b"HOST") for request in server.requests]
+
+        run(_api_script("iRedAdmin-Pro-MYSQL=0123abcd"), body)
+    assert sent["lean"] == sent["httpx"]
+    assert len(sent["lean"]) == 7  # the login and six calls
+    assert seen["lean"] == seen["httpx"]
+    assert seen["lean"][-1] == [1, 2]
+
+
+def test_the_lean_path_reports_transport_failures_as_the_httpx_path_does() -> None:
+    from migrate.errors import TargetUnavailable
+    from migrate.retry import RetryPolicy
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    def script(request: bytes, n: int) -> tuple[bytes, bool]:
+        if request.startswith(b"POST /iredadmin/api/login "):
+            return sized(b'{"_success": true}', "Set-Cookie: iRedAdmin-Pro-MYSQL=0123abcd; Path=/"), False
+        if b"/slow" in request:
+            return b"", False  # never answers
+        return b"", True  # drops the connection without a reply
+
+    codes: dict[str, tuple[str | None, str | None]] = {}
+    for name in ("lean", "httpx"):
+
+        async def body(server: RawServer, unused: Http11Transport, name: str = name) -> None:
+            transport = None if name == "lean" else _Wrapped()
+            async with ApiClient(
+                server.url + "/iredadmin/api",
+                "postmaster@example.com",
+                "Pw#Admin1",
+                transport=transport,
+                timeout=0.3,
+                retry=RetryPolicy(max_attempts=2, sleep=no_sleep),
+            ) as client:
+                if transport is not None:
+                    transport.inner._read_timeout = 0.3
+                with pytest.raises(TargetUnavailable) as dropped:
+                    await client.call("POST", "/user/a@example.com", data={"name": "A"})
+                with pytest.raises(TargetUnavailable) as slow:
+                    await client.call("GET", "/slow")
+                codes[name] = (dropped.value.code, slow.value.code)
+
+        run(script, body)
+    assert codes["lean"] == codes["httpx"] == ("CONNECTION_ERROR", "TIMEOUT")
