@@ -301,3 +301,44 @@ def test_the_lean_path_reports_transport_failures_as_the_httpx_path_does() -> No
 
         run(script, body)
     assert codes["lean"] == codes["httpx"] == ("CONNECTION_ERROR", "TIMEOUT")
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://mail.test/iredadmin/api",
+        "https://mail.test:8443/iredadmin/api",
+        "http://mail.test/admin/x%20y/api",
+        "http://mail.test",
+        "http://mail.test/",
+        "http://[::1]:8080/api/",
+    ],
+)
+def test_the_lean_request_target_is_httpx_s_for_every_path(base: str) -> None:
+    import random
+
+    client = ApiClient(base, "postmaster@mail.test", "Pw#Admin1")
+    paths = [
+        "/user/a@example.com",
+        "/user/a+b=c!d$e&f'g(h)i*j,k;l:m~n_o-p@example.com",
+        "/user/ann bé@example.com",
+        "/user/a%40b@example.com",
+        "/user/50%@example.com",
+        "/user/./x@example.com",
+        "/user/../x@example.com",
+        "/domain/admins/example.com",
+        "/user/a#b@example.com",
+        "/user/a?b@example.com",
+        '/user/a"b<c>@example.com',
+        "/users/example.com",
+        "/x/.",
+        "/x/..",
+    ]
+    chars = "ab.-_~!$&'()*+,;=:@/%? #[]\\\"<>é"
+    rng = random.Random(7)
+    paths += ["/user/" + "".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) for _ in range(2000)]
+    for path in paths:
+        url = client.base_url + path
+        wire = client._wire_request("GET", url, None, None, False)
+        expected = httpx.URL(url).raw_path
+        assert wire.split(b"\r\n", 1)[0] == b"GET " + expected + b" HTTP/1.1", path
