@@ -25,10 +25,9 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import urlencode
 
 import httpx
 
@@ -40,6 +39,7 @@ from migrate.client_wire import (
     UnexpectedResponse,
     certificate_error,
     encode_form,
+    form_body,
     key_from_path,
     normalize_path,
     read_reply,
@@ -115,6 +115,22 @@ async def _read_whole(response: httpx.Response) -> httpx.Response:
     finally:
         await response.aclose()
     return response
+
+
+class _Lazy:
+    """The secrets of a call, listed only if a reply's text has to be scrubbed (most have none)."""
+
+    __slots__ = ("_args", "_make", "_values")
+
+    def __init__(self, make: Callable[[Mapping[str, str] | None], list[str]], form: Mapping[str, str] | None) -> None:
+        self._make = make
+        self._args = form
+        self._values: list[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._values is None:
+            self._values = self._make(self._args)
+        return iter(self._values)
 
 
 @dataclass
@@ -259,7 +275,7 @@ class ApiClient(Endpoints):
         headers = httpx.Headers(template)  # a plain list copy: the template is normalised already
         body = b""
         if form is not None:
-            body = urlencode(form).encode("ascii")
+            body = form_body(form)
             headers["Content-Length"] = str(len(body))
         # The body as a ready stream: httpx then skips its content encoding and header defaults
         # (Host and Content-Length are in the headers already).
@@ -297,7 +313,7 @@ class ApiClient(Endpoints):
                 self._heads = {(cookie, form is not None): head}
         body = b""
         if form is not None:
-            body = urlencode(form).encode("ascii")
+            body = form_body(form)
             head += b"Content-Length: %d\r\n" % len(body)
         path = url[len(self.base_url) :]
         if not query and self._base_path is not None and "/." not in path and _PLAIN_PATH.fullmatch(path):
@@ -502,7 +518,7 @@ class ApiClient(Endpoints):
                 tries.attempts += 1
                 response = await self._send(method, url, query or None, form, where, key)
                 try:
-                    return read_reply(response, where=where, key=key, secrets=self._secrets(form))
+                    return read_reply(response, where=where, key=key, secrets=_Lazy(self._secrets, form))
                 except SessionExpired as exc:
                     if tries.relogged:
                         raise AuthError(

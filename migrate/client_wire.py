@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 import httpx
 import orjson
@@ -49,6 +49,7 @@ __all__ = [
     "aiohttp_transport",
     "certificate_error",
     "encode_form",
+    "form_body",
     "key_from_path",
     "normalize_path",
     "parse_retry_after",
@@ -173,6 +174,19 @@ def encode_form(data: FormData) -> dict[str, str]:
         else:
             form[name] = ",".join(str(item) for item in value)
     return form
+
+
+# What quote_plus() leaves as it is: a form field made only of these is its own encoding.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def form_body(form: Mapping[str, str]) -> bytes:
+    """Return ``urllib.parse.urlencode(form)`` as bytes, sooner for the plain fields most forms hold."""
+    plain = _UNRESERVED.fullmatch
+    return "&".join(
+        f"{name if plain(name) else quote_plus(name)}={value if plain(value) else quote_plus(value)}"
+        for name, value in form.items()
+    ).encode("ascii")
 
 
 def normalize_path(path: str) -> str:

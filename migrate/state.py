@@ -141,14 +141,19 @@ def domain_from_api(data: dict[str, Any], *, admins: list[str] | None = None) ->
     )
 
 
+# (service, its SQL column), sorted by service: read back after every user write, so the column
+# names are not formatted again each time.
+_SERVICE_COLUMNS = tuple((service, f"enable{service}") for service in sorted(USER_SERVICES))
+
+
 def user_from_api(data: dict[str, Any]) -> User:
     """Build a :class:`User` from ``GET /api/user/<mail>`` or a ``GET /api/users/<domain>`` row."""
     email = str(data.get("username", data.get("mail", ""))).lower()
     services = None
     if isinstance(data.get("enabledService"), list):  # the LDAP edition: any service name
         services = tuple(sorted({str(s).lower() for s in data["enabledService"]}))
-    elif any(f"enable{s}" in data for s in USER_SERVICES):
-        services = tuple(sorted(s for s in USER_SERVICES if str(data.get(f"enable{s}", "0")) in ("1", "y")))
+    elif any(key in data for _, key in _SERVICE_COLUMNS):
+        services = tuple(s for s, key in _SERVICE_COLUMNS if str(data.get(key, "0")) in ("1", "y"))
     forwardings = data.get("forwardings")
     return User(
         email=email,

@@ -1047,3 +1047,22 @@ def test_real_https_verification(tls_files: tuple[str, str], settings: dict[str,
             await server.stop()
 
     asyncio.run(go())
+
+
+def test_form_body_is_urlencode_for_any_field() -> None:
+    import random
+    from urllib.parse import urlencode
+
+    from migrate.client_wire import form_body
+
+    rng = random.Random(3)
+    chars = "aZ09_.~-+ &=%/@#?é\u2028\"'<>,;:!*()\\"
+    for _ in range(3000):
+        form = {
+            "".join(rng.choice(chars) for _ in range(rng.randint(1, 6))): "".join(
+                rng.choice(chars) for _ in range(rng.randint(0, 12))
+            )
+            for _ in range(rng.randint(1, 4))
+        }
+        assert form_body(form) == urlencode(form).encode("ascii"), form
+    assert form_body({}) == b""
