@@ -37,7 +37,7 @@ from migrate.sandbox.faults import Faults, generic_template
 from migrate.sandbox.release import Hold, ReleaseClock
 from migrate.sandbox.routes import Edition, Route
 
-__all__ = ["FastApi", "RouteTable", "compile_path"]
+__all__ = ["FastApi", "RouteTable", "compile_path", "literal_parts"]
 
 _log = logging.getLogger(__name__)
 
@@ -67,6 +67,15 @@ _Answer = tuple[bytes, bytes, bytes, bytes, bytes]
 
 class _HandOver(Exception):
     """The request is not for this path: aiohttp takes the connection from here."""
+
+
+def literal_parts(path: str) -> tuple[str, ...]:
+    """Return the literal text between the placeholders of an aiohttp route path (non-empty parts).
+
+    A path the route's pattern matches contains each of them: a part missing from a path rules
+    the pattern out without running it.
+    """
+    return tuple(part for part in _PLACEHOLDER.split(path) if part and not _PLACEHOLDER.fullmatch(part))
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], str]:
@@ -101,19 +110,22 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         # Keyed by the resource segment after the prefix, so a lookup tries a handful of patterns.
-        self._by_resource: dict[str, list[tuple[re.Pattern[str], str, dict[str, Route]]]] = {}
+        self._by_resource: dict[str, list[tuple[re.Pattern[str], str, dict[str, Route], tuple[str, ...]]]] = {}
         paths: dict[str, dict[str, Route]] = {}
         for route in routes:
             paths.setdefault(route.path, {})[route.method] = route
         for path, methods in paths.items():
             resource = path.split("/", 2)[1]
             pattern, canonical = compile_path(API_PREFIX + path)
-            self._by_resource.setdefault(resource, []).append((pattern, canonical, methods))
+            # The prefix up to the resource is in every path looked up under it; the rest (such
+            # as "/keep_mailbox_days/") rules most patterns out cheaper than the regex would.
+            needles = literal_parts(path)[1:]
+            self._by_resource.setdefault(resource, []).append((pattern, canonical, methods, needles))
 
     def matches_any(self, path: str) -> bool:
         """Tell whether any route's path pattern matches ``path``, whatever its method."""
         resource = path[len(API_PREFIX) + 1 :].split("/", 1)[0]
-        return any(pattern.fullmatch(path) for pattern, _, _ in self._by_resource.get(resource, ()))
+        return any(pattern.fullmatch(path) for pattern, _, _, _ in self._by_resource.get(resource, ()))
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str], str] | None:
         """Return the route, its path parameters and its template; ``None`` unless exactly one path matches.
@@ -124,8 +136,13 @@ class RouteTable:
             return None
         resource = path[len(API_PREFIX) + 1 :].split("/", 1)[0]
         found: tuple[re.Match[str], str, dict[str, Route]] | None = None
-        for pattern, canonical, methods in self._by_resource.get(resource, ()):
-            match = pattern.fullmatch(path)
+        for pattern, canonical, methods, needles in self._by_resource.get(resource, ()):
+            match = None
+            for needle in needles:
+                if needle not in path:
+                    break
+            else:
+                match = pattern.fullmatch(path)
             if match is not None:
                 if found is not None:
                     return None

@@ -15,7 +15,7 @@ from aiohttp import web
 from sbhelpers import ADMIN, PASSWORD, make_config, unique_domain
 
 from migrate.sandbox import FaultConfig, Faults, Sandbox
-from migrate.sandbox.fastpath import FastApi, RouteTable, compile_path
+from migrate.sandbox.fastpath import FastApi, RouteTable, compile_path, literal_parts
 from migrate.sandbox.release import ReleaseClock
 from migrate.sandbox.routes import MAIL, edition
 
@@ -140,6 +140,40 @@ def test_route_table_finds_exactly_one_route() -> None:
     pattern, canonical = compile_path(f"/x/{{mail:{MAIL}}}/{{n}}")
     assert canonical == "/x/{mail}/{n}"
     assert pattern.fullmatch("/x/a@b.org/7") and not pattern.fullmatch("/x/a@b.org/7/8")
+
+
+def test_literal_parts_are_the_text_between_placeholders() -> None:
+    assert literal_parts(f"/user/{{mail:{MAIL}}}/change_email/{{new_mail:{MAIL}}}") == ("/user/", "/change_email/")
+    assert literal_parts("/throttle/{account:global|x}/{direction:[^/]+}") == ("/throttle/", "/")
+    assert literal_parts("/domain/{domain}") == ("/domain/",)
+    assert literal_parts("/domains") == ("/domains",)
+
+
+_PATHS = [
+    "/user/a@example.com", "/user/a@example.com/keep_mailbox_days/3", "/user/a@example.com/change_email/b@example.com",
+    "/user/a@example.com/keep_mailbox_days/x", "/user/keep_mailbox_days@example.com",
+    "/user/a@example.com/change_email/",
+    "/user/change_email@x.org/change_email/b@x.org", "/domain/example.com/keep_mailbox_days/30", "/domain/admins/x.org",
+    "/domain/admins", "/throttle/global/inbound", "/throttle/a@x.org/outbound", "/throttle/x.org", "/alias/a@x.org",
+    "/alias/a@x.org/change_email/b@x.org", "/spampolicy/global", "/spampolicy/user/a@x.org", "/users/x.org",
+    "/verify_password/user/a@x.org", "/nothing/here", "/login",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["sql", "ldap"])
+def test_route_table_agrees_with_trying_every_pattern(name: str) -> None:
+    # The literal-text shortcut must never change which route (if exactly one) a path gets.
+    routes = edition(name).routes
+    table = RouteTable(routes)
+    for path in _PATHS:
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            hits = {route.path for route in routes if compile_path(API + route.path)[0].fullmatch(API + path)}
+            expected = None
+            if len(hits) == 1:
+                (hit,) = hits
+                expected = next((route for route in routes if route.path == hit and route.method == method), None)
+            found = table.find(method, API + path)
+            assert (found[0] if found else None) == expected, (method, path)
 
 
 # --- the same answers on both sides --------------------------------------------------------------
