@@ -10,7 +10,7 @@ from migrate.sandbox import store_domain, store_mail
 from migrate.sandbox.context import Ctx
 from migrate.sandbox.rules import comma_addresses, domain_of, split_extension
 from migrate.sandbox.shared_checks import clamp_quota
-from migrate.sandbox.storage import Row, parse_settings
+from migrate.sandbox.storage import Row, SecondStamp, parse_settings
 
 __all__ = [
     "QUOTA_COLUMNS",
@@ -27,6 +27,8 @@ QUOTA_COLUMNS = "domain, settings, maxquota"
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9]{0,20}$")
 _BASE = "/var/vmail"
 _NODE = "vmail1"
+# The local time in a new maildir's name (formatted once a second, as now()).
+_MAILDIR_STAMP = SecondStamp("%Y.%m.%d.%H.%M.%S", time.localtime)
 
 
 def effective_quota(ctx: Ctx, domain: Row, requested: int, *, username: str | None) -> int:
@@ -95,7 +97,7 @@ def maildir_columns(local: str, domain: str, path: str | None) -> dict[str, str]
         head, _, tail = path.rpartition("/")
         return {"storagebasedirectory": head or "/", "storagenode": "", "maildir": tail + "/"}
     chars = [("_" if c in ".~" else c) for c in (local + "___")[:3]]
-    stamp = time.strftime("%Y.%m.%d.%H.%M.%S", time.localtime())
+    stamp = _MAILDIR_STAMP()
     return {
         "storagebasedirectory": _BASE,
         "storagenode": _NODE,

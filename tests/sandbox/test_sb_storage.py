@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from sbhelpers import USER_PASSWORD, Api, make_config, new_user
 
-from migrate.sandbox import Sandbox
+from migrate.sandbox import Sandbox, storage
 
 
 @pytest.fixture
@@ -188,3 +189,21 @@ def test_password_hash_stored_verbatim(admin: Api, domain: str, db: sqlite3.Conn
     given = "{CRYPT}$6$rounds=5000$abc$Z9x"
     admin.ok("POST", f"/user/v@{domain}", data={"password_hash": f"  {given}\n"})
     assert _rows(db, "SELECT password FROM mailbox WHERE username = ?", f"v@{domain}") == [{"password": given}]
+
+
+def test_second_stamp_formats_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_700_000_000.25]
+    monkeypatch.setattr(storage.time, "time", lambda: clock[0])
+    calls: list[float] = []
+
+    def convert(second: float) -> time.struct_time:
+        calls.append(second)
+        return time.gmtime(second)
+
+    stamp = storage.SecondStamp("%Y-%m-%d %H:%M:%S", convert)
+    assert stamp() == stamp() == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(1_700_000_000)) == "2023-11-14 22:13:20"
+    clock[0] = 1_700_000_000.99
+    assert stamp() == "2023-11-14 22:13:20"
+    clock[0] = 1_700_000_001.0
+    assert stamp() == "2023-11-14 22:13:21"
+    assert calls == [1_700_000_000, 1_700_000_001]
