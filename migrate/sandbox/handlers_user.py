@@ -90,8 +90,13 @@ def check_account_limit(count: Callable[[], int], limit: int) -> None:
 def create_user(ctx: Ctx) -> Reply:
     """``POST /api/user/<mail>``: checks in the server's order, then the mailbox and self row."""
     mail, local, domain = new_user_address(ctx)
-    drow = _domain_row(ctx, domain, _CREATE_COLUMNS)
-    if store_domain.account_taken(ctx.db, split_extension(mail)):
+    # The domain row and the existence check in one statement, answered in the server's order.
+    drow, taken = store_domain.domain_for_new_account(
+        ctx.db, checked_domain(ctx, domain), split_extension(mail), _CREATE_COLUMNS
+    )
+    if drow is None:
+        raise ApiError("INVALID_DOMAIN_NAME")
+    if taken:
         raise ApiError("ALREADY_EXISTS")
     check_account_limit(lambda: store_domain.count_accounts(ctx.db, "users", domain), int(drow["mailboxes"]))
     settings = parse_settings(drow["settings"])

@@ -23,7 +23,6 @@ from migrate.sandbox.schema import SERVICE_COLUMNS, SOGO_COLUMNS
 from migrate.sandbox.shared_checks import hashed_password, target_user
 from migrate.sandbox.storage import Row
 from migrate.sandbox.user_common import (
-    QUOTA_COLUMNS,
     effective_quota,
     existing_addresses,
     mailbox_folder,
@@ -32,8 +31,6 @@ from migrate.sandbox.user_common import (
 
 __all__ = ["update_user"]
 
-# The mailbox columns an update reads (see _profile_values and update_user).
-_MAILBOX_COLUMNS = "username, domain, mailboxfolder, active"
 _TEXT_PARAMS = (("name", "name"), ("gn", "first_name"), ("sn", "last_name"), ("employeeid", "employeeid"))
 
 
@@ -65,7 +62,7 @@ def _service_values(ctx: Ctx) -> dict[str, Any]:
 
 
 def _profile_values(ctx: Ctx, row: Row, domain_row: Row) -> dict[str, Any]:
-    """The ``mailbox`` columns to set; ``row`` holds :data:`_MAILBOX_COLUMNS`, ``domain_row`` the quota's."""
+    """The ``mailbox`` columns to set (``row``, ``domain_row``: as :func:`store_mail.mailbox_for_update` has them)."""
     values: dict[str, Any] = {}
     for param, column in _TEXT_PARAMS:
         if ctx.has(param):
@@ -147,13 +144,13 @@ def _apply_bcc(ctx: Ctx, mail: str) -> None:
 def update_user(ctx: Ctx) -> Reply:
     """``PUT /api/user/<mail>``."""
     mail, domain = target_user(ctx)
-    row = store_mail.get_mailbox_columns(ctx.db, mail, _MAILBOX_COLUMNS)
+    # Both rows in one statement; the checks still answer in the server's order.
+    row, domain_row = store_mail.mailbox_for_update(ctx.db, mail, domain)
     if row is None:
         if ctx.quirk("put_missing_user_succeeds"):
             return ok()
         raise ApiError("NO_SUCH_ACCOUNT")
     guard_global_profile(ctx, mail)
-    domain_row = store_domain.get_domain(ctx.db, domain, QUOTA_COLUMNS)
     if domain_row is None:
         raise ApiError("INVALID_DOMAIN_NAME")
     values = _profile_values(ctx, row, domain_row)

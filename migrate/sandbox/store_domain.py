@@ -21,6 +21,7 @@ __all__ = [
     "domain_bcc",
     "domain_counts",
     "domain_exists",
+    "domain_for_new_account",
     "domain_settings",
     "get_admin",
     "get_domain",
@@ -163,13 +164,28 @@ def set_relayhost(db: Db, account: str, relay: str) -> None:
         db.insert("sender_relayhost", {"account": account, "relayhost": relay})
 
 
+_TAKEN_SQL = (
+    "SELECT 1 FROM forwardings WHERE address = ?1 UNION ALL SELECT 1 FROM alias WHERE address = ?1 "
+    "UNION ALL SELECT 1 FROM mailbox WHERE username = ?1 UNION ALL SELECT 1 FROM maillists WHERE address = ?1"
+)
+
+
 def account_taken(db: Db, address: str) -> bool:
     """Tell whether an address is used by any account or forwarding (the server's existence check)."""
-    sql = (
-        "SELECT 1 FROM forwardings WHERE address = ? UNION ALL SELECT 1 FROM alias WHERE address = ? "
-        "UNION ALL SELECT 1 FROM mailbox WHERE username = ? UNION ALL SELECT 1 FROM maillists WHERE address = ?"
-    )
-    return db.scalar(sql, (address,) * 4) is not None
+    return db.scalar(_TAKEN_SQL, (address,)) is not None
+
+
+def domain_for_new_account(db: Db, domain: str, address: str, columns: str) -> tuple[Row | None, bool]:
+    """Return ``columns`` of the ``domain`` row (or ``None``) and whether ``address`` is taken.
+
+    One statement for the two reads a create always makes; whether the address is taken is
+    only known (and only matters) when the domain exists.
+    """
+    names = tuple(name.strip() for name in columns.split(","))
+    values = db.first_row(f"SELECT {columns}, EXISTS ({_TAKEN_SQL}) FROM domain WHERE domain = ?2", (address, domain))
+    if values is None:
+        return None, False
+    return dict(zip(names, values[:-1], strict=True)), bool(values[-1])
 
 
 # --- admins -------------------------------------------------------------------------------------

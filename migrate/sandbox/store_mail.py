@@ -16,6 +16,7 @@ __all__ = [
     "get_mailbox_columns",
     "last_login",
     "list_mailboxes",
+    "mailbox_for_update",
     "mailbox_password",
     "record_deleted_mailbox",
     "remove_user_aliases",
@@ -52,6 +53,25 @@ def get_mailbox_columns(db: Db, username: str, columns: str) -> Row | None:
     reads a few of them asks for those.
     """
     return db.one(f"SELECT {columns} FROM mailbox WHERE username = ?", (username,))
+
+
+def mailbox_for_update(db: Db, username: str, domain: str) -> tuple[Row | None, Row | None]:
+    """Return the mailbox row (username, domain, mailboxfolder, active) and its domain's quota columns.
+
+    One statement for the two reads an update of the user always makes (either is ``None`` when
+    missing; the domain is the one named, which the caller takes from the address).
+    """
+    values = db.first_row(
+        "SELECT m.username, m.domain, m.mailboxfolder, m.active, d.domain, d.settings, d.maxquota "
+        "FROM mailbox m LEFT JOIN domain d ON d.domain = ?2 WHERE m.username = ?1",
+        (username, domain),
+    )
+    if values is None:
+        return None, None
+    row = dict(zip(("username", "domain", "mailboxfolder", "active"), values[:4], strict=True))
+    # domain.domain is the primary key (NOT NULL): NULL there means no such domain.
+    domain_row = None if values[4] is None else dict(zip(("domain", "settings", "maxquota"), values[4:], strict=True))
+    return row, domain_row
 
 
 def mailbox_password(db: Db, username: str, *, admins_only: bool) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sbhelpers import Api, new_user
 
-from migrate.sandbox import Sandbox, store_extra, store_mail
+from migrate.sandbox import Sandbox, store_domain, store_extra, store_mail
 from migrate.sandbox.context import ApiError, AppState
 from migrate.sandbox.handlers_user import check_account_limit
 from migrate.sandbox.storage import Db
@@ -68,6 +68,46 @@ def test_user_details_match_the_separate_lookups() -> None:
     assert store_mail.user_details(db, "b@x.example")[1] == {"bcc_address": "", "active": 1}
 
 
+def test_mailbox_for_update_matches_the_separate_reads() -> None:
+    db = _memory_db()
+    with db.tx():
+        db.insert("domain", {"domain": "x.example", "settings": "max_user_quota:100;", "maxquota": 500})
+        store_mail.create_mailbox(db, {"username": "a@x.example", "domain": "x.example", "mailboxfolder": "Box"})
+        store_mail.create_mailbox(db, {"username": "b@gone.example", "domain": "gone.example"})
+    for username, domain in (
+        ("a@x.example", "x.example"),
+        ("b@gone.example", "gone.example"),
+        ("c@x.example", "x.example"),
+    ):
+        row = store_mail.get_mailbox_columns(db, username, "username, domain, mailboxfolder, active")
+        domain_row = store_domain.get_domain(db, domain, "domain, settings, maxquota") if row else None
+        assert store_mail.mailbox_for_update(db, username, domain) == (row, domain_row), username
+    assert store_mail.mailbox_for_update(db, "a@x.example", "x.example")[1] == {
+        "domain": "x.example",
+        "settings": "max_user_quota:100;",
+        "maxquota": 500,
+    }
+
+
+def test_domain_for_new_account_matches_the_separate_reads() -> None:
+    db = _memory_db()
+    with db.tx():
+        db.insert("domain", {"domain": "x.example", "mailboxes": 7, "settings": "default_language:de_DE;"})
+        store_mail.create_mailbox(db, {"username": "a@x.example", "domain": "x.example"})
+        db.insert("alias", {"address": "team@x.example", "domain": "x.example"})
+    columns = "mailboxes, domain, settings, maxquota"
+    cases = [("x.example", "a@x.example"), ("x.example", "team@x.example"), ("x.example", "new@x.example"),
+             ("none.example", "a@none.example")]  # fmt: skip
+    for domain, address in cases:
+        row = store_domain.get_domain(db, domain, columns)
+        expected = (row, store_domain.account_taken(db, address)) if row else (None, False)
+        assert store_domain.domain_for_new_account(db, domain, address, columns) == expected, address
+    assert store_domain.domain_for_new_account(db, "x.example", "a@x.example", columns) == (
+        {"mailboxes": 7, "domain": "x.example", "settings": "default_language:de_DE;", "maxquota": 0},
+        True,
+    )
+
+
 def test_get_settings_reads_several_keys_as_get_setting_does() -> None:
     db = _memory_db()
     with db.tx():
@@ -119,9 +159,9 @@ def test_import_requests_statements(admin: Api, domain: str, sandbox: Sandbox) -
     # from the domain row already read.
     assert not [s for s in post if "COUNT(" in s]
     assert len([s for s in post if "FROM settings" in s]) == 1
-    assert len([s for s in post if "FROM domain WHERE" in s]) == 1
-    assert len(post) == 8, _heads(post)
-    assert len(put) == 6, _heads(put)
+    assert len([s for s in post if "FROM domain WHERE" in s]) == 1  # with the existence check
+    assert len(post) == 7, _heads(post)
+    assert len(put) == 5, _heads(put)
     assert not [s for s in put if s.startswith("SELECT *")]
     # The reads of a GET share one transaction (one WAL read lock instead of one per statement).
     assert (get[0], get[-1], len(get)) == ("BEGIN", "COMMIT", 6), _heads(get)
