@@ -271,7 +271,9 @@ async def _run(
                     )
                 )
             continue
-        previous = done.get(row_id(entry.prov.source, entry.prov.sheet, entry.prov.line, entry.obj.key))
+        previous = (
+            done.get(row_id(entry.prov.source, entry.prov.sheet, entry.prov.line, entry.obj.key)) if done else None
+        )
         if previous is not None:
             log.add(
                 ResultRecord(
