@@ -117,19 +117,21 @@ async def _read_whole(response: httpx.Response) -> httpx.Response:
     return response
 
 
-class _Lazy:
+class _LazySecrets:
     """The secrets of a call, listed only if a reply's text has to be scrubbed (most have none)."""
 
-    __slots__ = ("_args", "_make", "_values")
+    __slots__ = ("_form", "_list", "_values")
 
-    def __init__(self, make: Callable[[Mapping[str, str] | None], list[str]], form: Mapping[str, str] | None) -> None:
-        self._make = make
-        self._args = form
+    def __init__(
+        self, list_them: Callable[[Mapping[str, str] | None], list[str]], form: Mapping[str, str] | None
+    ) -> None:
+        self._list = list_them
+        self._form = form
         self._values: list[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
         if self._values is None:
-            self._values = self._make(self._args)
+            self._values = self._list(self._form)
         return iter(self._values)
 
 
@@ -315,7 +317,7 @@ class ApiClient(Endpoints):
         if form is not None:
             body = form_body(form)
             head += b"Content-Length: %d\r\n" % len(body)
-        path = url[len(self.base_url) :]
+        path = url[len(self.base_url) :] if url.startswith(self.base_url) else "/."  # "/.": ask httpx
         if not query and self._base_path is not None and "/." not in path and _PLAIN_PATH.fullmatch(path):
             target = self._base_path + path.encode("ascii")
         else:
@@ -518,7 +520,7 @@ class ApiClient(Endpoints):
                 tries.attempts += 1
                 response = await self._send(method, url, query or None, form, where, key)
                 try:
-                    return read_reply(response, where=where, key=key, secrets=_Lazy(self._secrets, form))
+                    return read_reply(response, where=where, key=key, secrets=_LazySecrets(self._secrets, form))
                 except SessionExpired as exc:
                     if tries.relogged:
                         raise AuthError(
