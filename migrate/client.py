@@ -32,7 +32,7 @@ from types import TracebackType
 import httpx
 
 from migrate.client_endpoints import Endpoints
-from migrate.client_transport import Http11Transport, Origin, Reply
+from migrate.client_transport import Http11Transport, Origin, Reply, header_block, request_bytes
 from migrate.client_wire import (
     ApiResponse,
     FormData,
@@ -301,16 +301,19 @@ class ApiClient(Endpoints):
         return target
 
     def _wire_request(
-        self, method: str, url: str, query: Mapping[str, str] | None, form: Mapping[str, str] | None, with_session: bool
+        self,
+        method: bytes,
+        url: str,
+        query: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        with_session: bool,
     ) -> bytes:
         """The bytes :meth:`_request` would put on the wire through the same transport."""
         cookie = self.__cookie if with_session else None
         head = self._heads.get((cookie, form is not None))
         if head is None:
             template = self._headers.get((cookie, form is not None)) or self._header_template(cookie, form is not None)
-            head = self._heads[(cookie, form is not None)] = b"".join(
-                b"%s: %s\r\n" % (name, value) for name, value in template.raw
-            )
+            head = self._heads[(cookie, form is not None)] = header_block(template.raw)
             if len(self._heads) > 8:  # old sessions' header blocks
                 self._heads = {(cookie, form is not None): head}
         body = b""
@@ -322,7 +325,7 @@ class ApiClient(Endpoints):
             target = self._base_path + path.encode("ascii")
         else:
             target = self._target(url, query).raw_path
-        return b"".join((method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n", head, b"\r\n", body))
+        return request_bytes(method, target, head, body)
 
     def _header_template(self, cookie: str | None, form: bool) -> httpx.Headers:
         raw = [(b"Host", self._host), _ACCEPT, _ACCEPT_ENCODING, _USER_AGENT]
@@ -355,10 +358,11 @@ class ApiClient(Endpoints):
             try:
                 response: httpx.Response | Reply
                 if self._lean is not None:
+                    verb = method.encode("ascii")
                     response = await self._lean.send(
                         self._origin,
-                        self._wire_request(method, url, query, form, with_session),
-                        method=method.encode("ascii"),
+                        self._wire_request(verb, url, query, form, with_session),
+                        method=verb,
                         connect_timeout=self._timeouts["connect"],
                         read_timeout=self._timeouts["read"],
                     )

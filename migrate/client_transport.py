@@ -21,12 +21,12 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import httpx
 
-__all__ = ["Http11Transport", "Origin", "Reply"]
+__all__ = ["Http11Transport", "Origin", "Reply", "header_block", "request_bytes"]
 
 _IDEMPOTENT = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS"})
 _MAX_HEAD = 64 * 1024
@@ -262,6 +262,16 @@ class _Connection(asyncio.Protocol):
             self._pos = end + 2
 
 
+def header_block(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Return header lines as they go on the wire, each ending in CRLF."""
+    return b"".join(b"%s: %s\r\n" % (name, value) for name, value in headers)
+
+
+def request_bytes(method: bytes, target: bytes, headers: bytes, body: bytes) -> bytes:
+    """Return a whole HTTP/1.1 request: request line, ``headers`` (a :func:`header_block`), body."""
+    return b"".join((method, b" ", target, b" HTTP/1.1\r\n", headers, b"\r\n", body))
+
+
 class Reply:
     """A whole response as :meth:`Http11Transport.send` read it.
 
@@ -360,11 +370,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
         read_timeout = timeouts.get("read", self._read_timeout)
         method = request.method.encode("ascii")
         body = await request.aread()
-        parts = [method, b" ", url.raw_path, b" HTTP/1.1\r\n"]
-        for name, value in request.headers.raw:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"\r\n", body)
-        reply = await self._round_trip(origin, b"".join(parts), method, connect_timeout, read_timeout, request)
+        data = request_bytes(method, url.raw_path, header_block(request.headers.raw), body)
+        reply = await self._round_trip(origin, data, method, connect_timeout, read_timeout, request)
         return reply.to_httpx(request)
 
     async def send(

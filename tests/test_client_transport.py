@@ -339,6 +339,6 @@ def test_the_lean_request_target_is_httpx_s_for_every_path(base: str) -> None:
     paths += ["/user/" + "".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) for _ in range(2000)]
     for path in paths:
         url = client.base_url + path
-        wire = client._wire_request("GET", url, None, None, False)
+        wire = client._wire_request(b"GET", url, None, None, False)
         expected = httpx.URL(url).raw_path
         assert wire.split(b"\r\n", 1)[0] == b"GET " + expected + b" HTTP/1.1", path
