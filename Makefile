@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint setup
 
+# An editable install leaves the bytecode to the first import, which does not write it where
+# PYTHONDONTWRITEBYTECODE is set: every command would then compile the package again.
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q migrate
 	touch $@
 
 setup: $(BIN)/.installed

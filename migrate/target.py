@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from migrate.errors import UsageError
 
-__all__ = ["PASSWORD_ENV", "Endpoint", "Target", "open_target"]
+__all__ = ["PASSWORD_ENV", "Endpoint", "Target", "open_target", "url_endpoint"]
 
 #: The environment variable the admin password is read from (never from argv).
 PASSWORD_ENV = "IREDADMIN_PASSWORD"
@@ -88,13 +88,19 @@ def _sandbox_password(db_path: str) -> str:
     return password
 
 
+def url_endpoint(target: Target) -> Endpoint:
+    """Return the endpoint of a target given by ``--url`` (checked: admin and password known)."""
+    target.check()
+    assert target.url is not None and target.admin is not None and target.password is not None
+    return Endpoint(target.url.rstrip("/"), target.admin, target.password, not target.insecure, target.ca_file)
+
+
 @contextlib.contextmanager
 def open_target(target: Target) -> Iterator[Endpoint]:
     """Yield an endpoint for ``target``, starting (and later stopping) a sandbox if asked."""
     target.check()
     if target.url:
-        assert target.admin is not None and target.password is not None
-        yield Endpoint(target.url.rstrip("/"), target.admin, target.password, not target.insecure, target.ca_file)
+        yield url_endpoint(target)
         return
     from migrate.sandbox import Sandbox, SandboxConfig
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from migrate.errors import EndpointUnsupported, RejectedByServer
@@ -27,7 +28,7 @@ from migrate.state import (
 if TYPE_CHECKING:
     from migrate.client import ApiClient
 
-__all__ = ["detect_edition", "read_object", "read_state"]
+__all__ = ["FirstLook", "detect_edition", "first_look", "read_object", "read_state"]
 
 T = TypeVar("T")
 
@@ -43,6 +44,37 @@ async def detect_edition(client: ApiClient, probe_domain: str) -> str:
     except EndpointUnsupported:
         return "sql"
     return "ldap"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstLook:
+    """What a target tells about itself whatever the input: its edition and its domains.
+
+    Attributes:
+        edition: ``sql`` or ``ldap``.
+        domains: The domains the admin may see.
+    """
+
+    edition: str
+    domains: frozenset[str]
+
+
+async def first_look(client: ApiClient, probe_domain: str) -> FirstLook:
+    """Detect the edition and list the domains, in one round trip (both requests at once).
+
+    Args:
+        client: A logged-in client.
+        probe_domain: Any domain name, for the edition probe's path (the answer depends only on
+            whether the endpoint exists).
+    """
+    listing = asyncio.ensure_future(client.list_domains())
+    try:
+        edition = await detect_edition(client, probe_domain)
+    except BaseException:
+        listing.cancel()
+        await asyncio.gather(listing, return_exceptions=True)
+        raise
+    return FirstLook(edition, frozenset(await listing))
 
 
 def _domain_of(key: str) -> str:
@@ -141,6 +173,7 @@ async def read_state(
     scope: Iterable[str] = (),
     edition: str | None = None,
     list_kind: str | None = None,
+    first: FirstLook | None = None,
 ) -> State:
     """Read what the plan needs to know about the target.
 
@@ -150,21 +183,20 @@ async def read_state(
         scope: Extra domains to list fully (``--domain``, needed for ``--delete-missing``).
         edition: ``sql`` or ``ldap``; detected when ``None``.
         list_kind: What lists become on the target (``alias`` with ``--lists-as-aliases``).
+        first: The edition and domain list, when already read (:func:`first_look`).
     """
     domains = {obj.domain for obj in desired if isinstance(obj, Domain)}
     domains |= {_domain_of(obj.key) for obj in desired if isinstance(obj, (User, Alias, MailingList))}
     domains |= {d for obj in desired if isinstance(obj, Admin) for d in (obj.domains or ())}
     domains |= set(scope)
     state = State()
-    # The edition probe and the domain list are independent: one round trip for both.
-    listing = asyncio.ensure_future(client.list_domains())
-    try:
-        state.edition = edition or (await detect_edition(client, sorted(domains)[0]) if domains else "sql")
-    except BaseException:
-        listing.cancel()
-        await asyncio.gather(listing, return_exceptions=True)
-        raise
-    existing = await listing
+    if first is None and domains:
+        if edition is None:
+            first = await first_look(client, sorted(domains)[0])
+        else:
+            first = FirstLook(edition, frozenset(await client.list_domains()))
+    existing = first.domains if first is not None else frozenset()  # no domain named: none to read
+    state.edition = edition or (first.edition if first is not None else "sql")
     kind = list_kind or ("maillist" if state.edition == "ldap" else "mlmmj")
     admin_domains = {obj.domain for obj in desired if isinstance(obj, Domain) and obj.admins is not None}
     admin_domains |= {_domain_of(obj.email) for obj in desired if isinstance(obj, User) and obj.isAdmin}
