@@ -67,6 +67,17 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def run() -> NoReturn:
+    """The ``iredmigrate`` command: :func:`main`, then a quick exit (:func:`migrate.leave.leave`)."""
+    from migrate.leave import leave
+
+    try:
+        main()
+    except SystemExit as exc:  # how click's standalone mode always ends
+        leave(exc.code)
+    leave(0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iredmigrate")
 def main() -> None:
