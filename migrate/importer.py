@@ -359,10 +359,10 @@ async def _import_remote(
     """Log in and take the server's first look while the input loads in a thread.
 
     The two round trips (login; edition probe with the domain list) then cost nothing on top of
-    the loading: 40 ms against the benchmark's sandbox, more than 0.1 s over a slow link. What
-    is reported, and in which order, stays as in a run that connects after loading: the
-    input's problems and errors first, then a failed login. Nothing but those reads is sent
-    before the input has been checked.
+    the loading: about 50 ms against the benchmark's sandbox at 20 ms, twice the round trip over
+    any link. What is reported, and in which order, stays as in a run that connects after
+    loading: the input's problems, their records and a file error first, then a refused login.
+    Nothing but the login and those two reads is sent before the input has been checked.
     """
     async with _client(endpoint, target) as client:
         looking = asyncio.ensure_future(_log_in_and_look(client, endpoint))
