@@ -42,10 +42,8 @@ class Progress:
         self._first: tuple[float, int] | None = None
 
     def _rate(self, now: float, done: int) -> float | None:
-        """Operations per second since the first update, or ``None`` before there is one to tell."""
-        if self._first is None:
-            self._first = (now, done)
-            return None
+        """Operations per second since the first update, or ``None`` while that tells nothing."""
+        assert self._first is not None
         start, done_then = self._first
         if done <= done_then or now <= start:
             return None
@@ -56,13 +54,13 @@ class Progress:
         if not self.enabled or total <= 0:
             return
         now = self._clock()
-        first = self._first is None
+        if self._first is None:
+            self._first = (now, done)
+            self._last = now  # the first plain line comes one interval on, with a rate worth reading
         rate = self._rate(now, done)
         if self.tty:
             self._draw_bar(done, total, rate)
             return
-        if first:
-            self._last = now  # the first line comes one interval on, with a rate worth reading
         if done == total or now - self._last >= self.interval:
             self._last = now
             line = f"progress: {done}/{total} operations"
