@@ -53,10 +53,18 @@ def write_inputs(folder: Path, users: int, domains: int) -> tuple[Path, Path]:
 class Server:
     """``iredmigrate sandbox serve`` in a child process, so it does not share our GIL."""
 
-    def __init__(self, folder: Path, latency_ms: float, jitter_ms: float = 0.0) -> None:
-        env = {**os.environ, "IREDADMIN_PASSWORD": PASSWORD}
+    def __init__(
+        self,
+        folder: Path,
+        latency_ms: float,
+        jitter_ms: float = 0.0,
+        *,
+        entry: tuple[str, ...] = ("-m", "migrate"),
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        env = {**os.environ, "IREDADMIN_PASSWORD": PASSWORD, **(extra_env or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "migrate", "sandbox", "serve", "--port", "0", "--db", str(folder / "sb.db"),
+            [sys.executable, *entry, "sandbox", "serve", "--port", "0", "--db", str(folder / "sb.db"),
              "--admin", ADMIN, "--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms)],
             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip

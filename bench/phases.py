@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_import import ADMIN, PASSWORD, REPO, cpu_ticks, steal_share, write_inputs
+from bench_import import ADMIN, PASSWORD, REPO, Server, cpu_ticks, steal_share, write_inputs
 
 # Shared by both bootstraps: records go to $PHASES_OUT as "port kind time" lines at exit.
 _RECORDER = """
@@ -266,27 +266,19 @@ def main() -> None:
         folder = Path(tmp)
         files = write_inputs(folder, args.users, args.domains)
         server_out, client_out = folder / "server.txt", folder / "client.txt"
-        server = subprocess.Popen(
-            [sys.executable, "-c", _SERVER, "sandbox", "serve", "--port", "0", "--db", str(folder / "sb.db"),
-             "--admin", ADMIN, "--latency-ms", str(args.latency_ms)],
-            env={**env, "PHASES_OUT": str(server_out)}, cwd=REPO, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+        server = Server(folder, args.latency_ms, entry=("-c", _SERVER), extra_env={"PHASES_OUT": str(server_out)})
         try:
-            assert server.stdout is not None
-            base_url = server.stdout.readline().split()[2]
             before = cpu_ticks()
             started = time.perf_counter()
             result = subprocess.run(
-                [sys.executable, "-c", _CLIENT, "import", *map(str, files), "--url", base_url, "--admin", ADMIN,
+                [sys.executable, "-c", _CLIENT, "import", *map(str, files), "--url", server.base_url, "--admin", ADMIN,
                  "-c", str(args.concurrency), "-q"],
                 env={**env, "PHASES_OUT": str(client_out)}, cwd=REPO, capture_output=True, text=True, check=False,
             )  # fmt: skip
             elapsed = time.perf_counter() - started
             stolen = steal_share(before, cpu_ticks())
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.close()
         if result.returncode != 0:
             raise SystemExit(f"import failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         client, served = read_events(client_out), read_events(server_out)
