@@ -197,8 +197,14 @@ class BulkUsers:
         names = [name for name, _, _ in copies]
         return "email" in names and set(names) <= BULK_FIELDS and len(set(names)) == len(names)
 
-    def run(self, block: RowBlock) -> tuple[int, list[int | BulkCount]]:
+    def run(self, block: RowBlock, *, strict: bool = False) -> tuple[int, list[int | BulkCount]]:
         """Check a block; add the rows it settles to the cross-checks.
+
+        Args:
+            block: The rows.
+            strict: Settle only rows without any problem: a row with one goes the per-row way
+                too, so every row sent back is an index (what an import needs, which builds
+                each row's object and reports its problems with it).
 
         Returns:
             How many rows were clean, and in row order the others: the index of a row that must
@@ -228,6 +234,8 @@ class BulkUsers:
             self._passwords(work, domains)
         links = self._links(work, keys, domains)
         self._duplicates(work, keys, keyless)
+        if strict:
+            work.bad.update(work.problems)
         bad = work.bad
         settled: Sequence[int] = [i for i in range(work.count) if i not in bad] if bad else range(work.count)
         settled = self._index(work, settled, keys)
@@ -549,11 +557,14 @@ class BulkChecker:
         rendered: Whether the other process sends its problems as rendered text.
     """
 
-    def __init__(self, ctx: Context, check: CrossCheck, processes: int = 1, *, rendered: bool = False) -> None:
+    def __init__(
+        self, ctx: Context, check: CrossCheck, processes: int = 1, *, rendered: bool = False, entries: bool = False
+    ) -> None:
         self.ctx = ctx
         self.check = check
         self.processes = processes
         self.rendered = rendered
+        self.entries = entries
         self._users: dict[tuple[tuple[str, str, str], ...], BulkUsers] = {}
 
     def split(self, path: str, block: RowBlock, mapper: Mapper, state: CsvState, stream: Stream) -> Split | None:
@@ -612,3 +623,17 @@ class BulkChecker:
         """
         users = self._plan(mapper, block)
         return (0, range(len(block.rows))) if users is None else users.run(block)
+
+    def clean_rows(self, mapper: Mapper, block: RowBlock) -> tuple[tuple[tuple[str, str, str], ...], set[int]]:
+        """Check ``block`` strictly (see :meth:`BulkUsers.run`) for a caller that builds entries.
+
+        Returns:
+            The mapper's ``(field, cell key, label)`` copies for the block's rows and the indices
+            of the rows settled clean (added to the cross-checks); every other row is the
+            per-row path's. No copies and no rows when the block is not checked in bulk.
+        """
+        users = self._plan(mapper, block)
+        if users is None:
+            return (), set()
+        _, others = users.run(block, strict=True)
+        return users.copies, set(range(len(block.rows))).difference(others)

@@ -21,7 +21,7 @@ from migrate.aio import run as run_async
 from migrate.apply import ApplyOptions, apply_plan
 from migrate.credentials import CredentialsFile, generate_password
 from migrate.crosscheck import CrossCheck, merge_partials
-from migrate.inputs import Entry, InputOptions, load
+from migrate.inputs import BulkEntries, Entry, InputOptions, load_entries
 from migrate.journal import Journal, row_id
 from migrate.model import Account, Alias, MailingList, User
 from migrate.plan import Plan, PlanOptions, plan
@@ -243,13 +243,18 @@ def _prepare(
     """
     with _building():
         entries: list[Entry] = []
-        for entry in load(files, options.inputs, report=reporter.problem):
+        check = CrossCheck()
+        for item in load_entries(files, options.inputs, check=check, report=reporter.problem):
             if stop is not None and stop.is_set():
                 raise asyncio.CancelledError
-            entries.append(entry)
-        check = CrossCheck()
+            if type(item) is BulkEntries:
+                entries.extend(item.entries)  # clean rows, in the cross-checks already
+            else:
+                assert isinstance(item, Entry)
+                check.add(item)
+                entries.append(item)
+        # Each row's problems after the file-level notes the loading reported, as ever.
         for entry in entries:
-            check.add(entry)
             for problem in entry.problems:
                 reporter.problem(problem)
         for problem in check.finish():

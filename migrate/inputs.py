@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from migrate.errors import InputFileError
-from migrate.model import Account, Domain, build
+from migrate.model import Account, Domain, build, build_clean
 from migrate.model_fields import Context
 from migrate.passwords import PasswordPolicy
 from migrate.readers import detect_format, read_records, read_table, read_table_blocks
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from migrate.split import SheetPart, Split
     from migrate.tally import Merged
 
-__all__ = ["Entry", "InputOptions", "load", "load_checked", "load_file"]
+__all__ = ["BulkEntries", "Entry", "InputOptions", "load", "load_checked", "load_entries", "load_file"]
 
 Report = Callable[[Problem], None]
 
@@ -57,6 +57,17 @@ class Entry:
     def prov(self) -> Provenance:
         """Where the row came from."""
         return self.record.prov
+
+
+@dataclass(slots=True)
+class BulkEntries:
+    """Consecutive rows bulk validation proved clean, as entries (see :func:`load_entries`).
+
+    Attributes:
+        entries: The rows' entries, in row order; their facts are in the cross-checks already.
+    """
+
+    entries: list[Entry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,7 @@ def _chain_reporting(
 
 def _tabular(
     path: str, fmt: str, options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
-) -> Iterator[Entry | BulkCount | Merged]:
+) -> Iterator[Entry | BulkCount | BulkEntries | Merged]:
     # Imported here so `validate` of an LDIF never pays for the mapping machinery.
     from migrate.mapping import Mapper, detect_profile, load_profile
 
@@ -189,7 +200,7 @@ def _tabular(
                 if theirs is not None:
                     if mine is not None:
                         seen += len(mine.rows) if type(mine) is RowBlock else 1
-                        yield from _process(mine, mapper, bulk, ctx, report)
+                        yield from _items(mine, mapper, bulk, ctx, report)
                     # The two readings agree only if a record starts on the child's first line
                     # here too, nothing before it was broken, and the file kept one encoding.
                     legacy = type(state) is CsvState and state.watch is not None and state.watch.legacy is not None
@@ -204,7 +215,7 @@ def _tabular(
                         return
                     item = theirs  # the second part is read here after all, row by row as ever
             seen += len(item.rows) if type(item) is RowBlock else 1
-            yield from _process(item, mapper, bulk, ctx, report)
+            yield from _items(item, mapper, bulk, ctx, report)
     finally:
         if split is not None:
             split.cancel()
@@ -263,6 +274,15 @@ def _sheet_stream(
         yield item, _process(item, mapper, bulk, ctx, report)
 
 
+def _items(
+    item: TableRow | RowBlock, mapper: Mapper, bulk: BulkChecker | None, ctx: Context, report: Report
+) -> Iterator[Entry | BulkCount | BulkEntries]:
+    """What one row or block gives: as :func:`_process`, or entries built in bulk (``load_entries``)."""
+    if bulk is not None and bulk.entries and type(item) is RowBlock:
+        return _built(item, mapper, bulk, ctx, report)
+    return _process(item, mapper, bulk, ctx, report)
+
+
 def _process(
     item: TableRow | RowBlock, mapper: Mapper, bulk: BulkChecker | None, ctx: Context, report: Report
 ) -> Iterator[Entry | BulkCount]:
@@ -277,16 +297,62 @@ def _process(
         if not isinstance(row, TableRow):
             yield row  # what bulk validation settled
             continue
-        record = mapper.map_row(row)
-        if record is None:
-            # A row the profile skips (blank, comment) may still carry what the reader found
-            # wrong with it (an unclosed quote that swallowed its cells): never lose that.
-            for problem in row.problems:
-                report(problem)
+        entry = _entry(row, mapper, ctx, report)
+        if entry is not None:
+            yield entry
+
+
+def _entry(row: TableRow, mapper: Mapper, ctx: Context, report: Report) -> Entry | None:
+    """Map and validate one row; ``None`` for a row the profile skips."""
+    record = mapper.map_row(row)
+    if record is None:
+        # A row the profile skips (blank, comment) may still carry what the reader found
+        # wrong with it (an unclosed quote that swallowed its cells): never lose that.
+        for problem in row.problems:
+            report(problem)
+        return None
+    obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
+    _learn(ctx, obj)
+    return Entry(record, obj, problems)
+
+
+def _built(
+    block: RowBlock, mapper: Mapper, bulk: BulkChecker, ctx: Context, report: Report
+) -> Iterator[Entry | BulkEntries]:
+    """A block's entries, those of the rows bulk validation proves clean without mapping row by row.
+
+    A clean row's record is what :meth:`Mapper.map_row` makes of a plain row (each copied column's
+    stripped value, when it is not blank), and its object what :func:`build` makes of it
+    (:func:`build_clean`, without checking again what bulk validation checked). Runs of clean
+    rows come together, their facts already in the cross-checks.
+    """
+    copies, clean = bulk.clean_rows(mapper, block)
+    run: list[Entry] = []
+    headers, rows, lines, typed = block.headers, block.rows, block.lines, block.typed
+    for index in range(len(rows)):
+        if index not in clean:
+            if run:
+                yield BulkEntries(run)
+                run = []
+            entry = _entry(block.row(index), mapper, ctx, report)
+            if entry is not None:
+                yield entry
             continue
-        obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
-        _learn(ctx, obj)
-        yield Entry(record, obj, problems)
+        cells = dict(zip(headers, rows[index]))  # noqa: B905 - every row has one cell per header
+        fields: dict[str, str] = {}
+        columns: dict[str, str] = {}
+        for name, key, label in copies:
+            value = cells[key]
+            if value and not value.isspace():
+                fields[name] = value.strip()
+                columns[name] = label
+        prov = Provenance(block.source, block.sheet, lines[index], block.fmt)
+        record = Record(prov, "user", fields, columns, [], cells)
+        types = {name: typed[column] for name, column in columns.items() if column in typed} if typed else None
+        obj, problems = build_clean(record, ctx=ctx, types=types or None)
+        run.append(Entry(record, obj, problems))
+    if run:
+        yield BulkEntries(run)
 
 
 def _settle(block: RowBlock, clean: int, others: Sequence[int | BulkCount]) -> Iterator[TableRow | BulkCount]:
@@ -336,7 +402,7 @@ def load_file(
 
 def _load_file(
     path: str | os.PathLike[str], options: InputOptions, ctx: Context, report: Report, bulk: BulkChecker | None
-) -> Iterator[Entry | BulkCount | Merged]:
+) -> Iterator[Entry | BulkCount | BulkEntries | Merged]:
     name = os.fspath(path)
     fmt = detect_format(name)
     if not os.path.isfile(name):
@@ -386,8 +452,33 @@ def load_checked(
     """
     from migrate.bulk import BulkChecker
 
-    return _load(
+    return _load(  # type: ignore[return-value]
         paths, options, report, on_file_error, lambda ctx: BulkChecker(ctx, check, processes, rendered=rendered)
+    )
+
+
+def load_entries(
+    paths: Iterable[str | os.PathLike[str]],
+    options: InputOptions,
+    *,
+    check: CrossCheck,
+    report: Report,
+) -> Iterator[Entry | BulkEntries]:
+    """Stream the entries as :func:`load` does, plain user rows checked in bulk first.
+
+    The entries are the ones :func:`load` gives, in the same order, with the same problems
+    reported. Rows proved clean in bulk come in :class:`BulkEntries`, already added to ``check``;
+    every other row comes as an :class:`Entry` to be given to ``check.add`` before the next item
+    is asked for. This spares a big import most of the per-row mapping and cross-check work.
+
+    Raises:
+        InputFileError: when a file as a whole cannot be read.
+        ConfigError: when the mapping profile cannot be loaded.
+    """
+    from migrate.bulk import BulkChecker
+
+    return _load(  # type: ignore[return-value]
+        paths, options, report, None, lambda ctx: BulkChecker(ctx, check, entries=True)
     )
 
 
@@ -397,7 +488,7 @@ def _load(
     report: Report,
     on_file_error: Callable[[InputFileError], None] | None,
     bulk: Callable[[Context], BulkChecker] | None,
-) -> Iterator[Entry | BulkCount | Merged]:
+) -> Iterator[Entry | BulkCount | BulkEntries | Merged]:
     ctx = Context()
     checker = bulk(ctx) if bulk is not None else None
     for path in paths:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from migrate import bulk
+from migrate.crosscheck import CrossCheck
+from migrate.inputs import BulkEntries, Entry, InputOptions, load, load_entries
 from migrate.readers import tabular
 from migrate.records import Problem, Severity
 from migrate.validate import ValidationReport, validate
@@ -124,13 +126,36 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     settled: list[int] = []
     real = bulk.BulkUsers.run
 
-    def run(self: bulk.BulkUsers, block: Any) -> Any:
-        clean, others = real(self, block)
+    def run(self: bulk.BulkUsers, block: Any, **options: Any) -> Any:
+        clean, others = real(self, block, **options)
         settled.append(len(block.rows) - sum(1 for o in others if isinstance(o, int)))
         return clean, others
 
     monkeypatch.setattr(bulk.BulkUsers, "run", run)
     yield settled
+
+
+def _loaded(paths: list[Path], *, use_bulk: bool) -> tuple[list[Entry], list[dict[str, Any]], int]:
+    """An import's loading: its entries and every problem, in order (reported, then cross-row)."""
+    problems: list[Problem] = []
+    check = CrossCheck()
+    entries: list[Entry] = []
+    built = 0
+    names = [str(p) for p in paths]
+    if use_bulk:
+        for item in load_entries(names, InputOptions(), check=check, report=problems.append):
+            if isinstance(item, BulkEntries):
+                entries.extend(item.entries)
+                built += len(item.entries)
+            else:
+                check.add(item)
+                entries.append(item)
+    else:
+        for entry in load(names, InputOptions(), report=problems.append):
+            check.add(entry)
+            entries.append(entry)
+    problems += [p for entry in entries for p in entry.problems] + list(check.finish())
+    return entries, [p.as_dict() for p in problems], built
 
 
 def _assert_same(paths: list[Path], spy: list[int], exists: tuple[str, ...] = ()) -> ValidationReport:
@@ -140,6 +165,11 @@ def _assert_same(paths: list[Path], spy: list[int], exists: tuple[str, ...] = ()
     assert [p.as_dict() for p in fast.problems] == [p.as_dict() for p in slow.problems]
     assert _summary(fast) == _summary(slow)
     assert (fast.errors, fast.warnings) == (slow.errors, slow.warnings)
+    # An import loads the same files into the same entries (records, objects, problems), with
+    # the clean rows' entries built in bulk.
+    entries, problems, built = _loaded(paths, use_bulk=True)
+    assert built > 0, "no entry was built in bulk: the comparison would prove nothing"
+    assert (entries, problems) == _loaded(paths, use_bulk=False)[:2]
     return fast
 
 
@@ -196,6 +226,20 @@ def test_per_user_aliases_claimed_twice_or_owned_by_accounts_and_unknown_domains
     rows += [_row("c@example.com", aliases="u1@example.com"), _row("d@nowhere.example", aliases="x@nowhere.example")]
     rows += [_row(f"e{i}@elsewhere.example") for i in range(9)]
     _assert_same([_write(tmp_path / "users.csv", rows)], spy, exists=("example.com",))
+
+
+def test_a_users_own_address_among_its_aliases_is_dropped_alike(tmp_path: Path, spy: list[int]) -> None:
+    rows = [_row(f"u{i}@example.com") for i in range(6)]
+    rows += [
+        _row("own@example.com", aliases="own@example.com, own.alias@example.com"),
+        _row("Case@Example.com", aliases="CASE@example.com"),
+    ]
+    rows += [_row(f"w{i}@example.com") for i in range(6)]
+    paths = [_write(tmp_path / "users.csv", rows)]
+    _assert_same(paths, spy, exists=("example.com",))
+    objects = {entry.obj.key: entry.obj for entry in _loaded(paths, use_bulk=True)[0] if entry.obj is not None}
+    assert getattr(objects["own@example.com"], "aliases", None) == ("own.alias@example.com",)
+    assert getattr(objects["case@example.com"], "aliases", None) == ()
 
 
 def test_forwardings_and_members_not_in_the_input_are_warned_about_alike(tmp_path: Path, spy: list[int]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from migrate import importer
 from migrate.errors import AuthError, InputFileError
 from migrate.importer import ImportOptions, run_import
-from migrate.inputs import Entry
+from migrate.inputs import BulkEntries, Entry, load
 from migrate.records import Problem
 from migrate.sandbox import Sandbox, SandboxConfig
 from migrate.target import Target
@@ -72,14 +72,14 @@ def target(sandbox: Sandbox, password: str = PASSWORD) -> Target:
 def test_login_and_first_look_go_out_while_the_input_is_still_loading(
     served: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_load = importer.load
+    real_load = importer.load_entries
     waited: list[bool] = []
 
     def connected() -> bool:
         seen = requests_seen(served)
         return all(any(part in key for key in seen) for part in ("/login", "/domains", "/maillist/"))
 
-    def slow_load(*args: Any, **kwargs: Any) -> Iterator[Entry]:
+    def slow_load(*args: Any, **kwargs: Any) -> Iterator[Entry | BulkEntries]:
         # The first row is held back until the server has seen the login, the edition probe
         # and the domain list: a run that connects only after loading would wait here in vain.
         ready = threading.Event()
@@ -91,7 +91,7 @@ def test_login_and_first_look_go_out_while_the_input_is_still_loading(
         waited.append(ready.is_set())
         yield from real_load(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "load", slow_load)
+    monkeypatch.setattr(importer, "load_entries", slow_load)
     result = run_import(inputs(tmp_path), target(served), ImportOptions(log=str(tmp_path / "log")), reporter=Reporter())
     assert waited == [True]
     assert result.exit_code == 0
@@ -129,14 +129,14 @@ def test_a_refused_login_comes_after_the_inputs_problems_and_their_records(serve
 
 def test_loading_stops_at_the_next_row_once_its_caller_is_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     taken: list[int] = []
-    rows = list(importer.load(inputs(tmp_path), report=lambda problem: None))
+    rows = list(load(inputs(tmp_path), report=lambda problem: None))
 
     def endless(*args: Any, **kwargs: Any) -> Iterator[Entry]:
         for i in range(10_000):
             taken.append(i)
             yield rows[i % len(rows)]
 
-    monkeypatch.setattr(importer, "load", endless)
+    monkeypatch.setattr(importer, "load_entries", endless)
     stop = threading.Event()
     stop.set()
     with pytest.raises(asyncio.CancelledError):
