@@ -326,6 +326,8 @@ def _built(
     (:func:`build_clean`, without checking again what bulk validation checked). Runs of clean
     rows come together, their facts already in the cross-checks.
     """
+    from migrate.mapping_mapper import copy_cells
+
     copies, clean = bulk.clean_rows(mapper, block)
     run: list[Entry] = []
     headers, rows, lines, typed = block.headers, block.rows, block.lines, block.typed
@@ -339,13 +341,7 @@ def _built(
                 yield entry
             continue
         cells = dict(zip(headers, rows[index]))  # noqa: B905 - every row has one cell per header
-        fields: dict[str, str] = {}
-        columns: dict[str, str] = {}
-        for name, key, label in copies:
-            value = cells[key]
-            if value and not value.isspace():
-                fields[name] = value.strip()
-                columns[name] = label
+        fields, columns = copy_cells(copies, cells)
         prov = Provenance(block.source, block.sheet, lines[index], block.fmt)
         record = Record(prov, "user", fields, columns, [], cells)
         types = {name: typed[column] for name, column in columns.items() if column in typed} if typed else None

@@ -7,7 +7,7 @@ per-row work for a plain rename profile like ``default`` is a dict copy of the n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -18,7 +18,7 @@ from migrate.mapping_values import fold_value
 from migrate.normalize import ValueProblem, normalize_header, parse_status
 from migrate.records import Problem, Provenance, Record, Severity, TableRow
 
-__all__ = ["Mapper", "Report"]
+__all__ = ["Mapper", "Report", "copy_cells"]
 
 Report = Callable[[Problem], None]
 
@@ -109,6 +109,28 @@ def _extract(bound: _Bound, cells: dict[str, str], out: dict[str, Any], columns:
         out[rule.name] = rule.default
         return True
     return False
+
+
+def copy_cells(
+    copies: Iterable[tuple[str, str, str]], cells: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields of a row mapped by plain copies, and the column each came from.
+
+    Args:
+        copies: ``(field, cell key, label)`` of each copied column (see :meth:`Mapper.plain_copies`).
+        cells: The row's cells by key.
+
+    Returns:
+        Each copied cell's stripped value where it is not blank, and its label.
+    """
+    fields: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    for name, key, label in copies:
+        value = cells.get(key)
+        if value and not value.isspace():
+            fields[name] = value.strip()
+            columns[name] = label
+    return fields, columns
 
 
 class Mapper:
@@ -305,16 +327,12 @@ class Mapper:
             filled = [k for k in plan.unused if cells.get(k, "").strip()]
             if filled:
                 self._report_unused(row.prov, filled, row.prov.line, layout)
-        fields: dict[str, Any] = {}
-        columns: dict[str, str] = {}
         problems = list(row.problems)
         if not plan.complex:
-            for name, key, label in plan.copies:
-                value = cells.get(key)
-                if value and not value.isspace():
-                    fields[name] = value.strip()
-                    columns[name] = label
+            fields, columns = copy_cells(plan.copies, cells)
             return self._finish(layout, row, fields, columns, problems)
+        fields = {}
+        columns = {}
         pending = [b for b in plan.fields if not _extract(b, cells, fields, columns)]
         variables: dict[str, Any] = {}
         var_columns: dict[str, str] = {}
