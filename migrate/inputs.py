@@ -85,10 +85,11 @@ class InputOptions:
     delimiter: str | None = None
 
 
-def _types_by_field(row: TableRow, record: Record) -> dict[str, str] | None:
-    if not row.types:
+def _types_by_field(types: dict[str, str], record: Record) -> dict[str, str] | None:
+    """Field -> spreadsheet type of its cell, from a row's header -> type (``None`` when none)."""
+    if not types:
         return None
-    found = {name: row.types[col] for name, col in record.columns.items() if col in row.types}
+    found = {name: types[col] for name, col in record.columns.items() if col in types}
     return found or None
 
 
@@ -311,7 +312,7 @@ def _entry(row: TableRow, mapper: Mapper, ctx: Context, report: Report) -> Entry
         for problem in row.problems:
             report(problem)
         return None
-    obj, problems = build(record, ctx=ctx, types=_types_by_field(row, record))
+    obj, problems = build(record, ctx=ctx, types=_types_by_field(row.types, record))
     _learn(ctx, obj)
     return Entry(record, obj, problems)
 
@@ -344,8 +345,7 @@ def _built(
         fields, columns = copy_cells(copies, cells)
         prov = Provenance(block.source, block.sheet, lines[index], block.fmt)
         record = Record(prov, "user", fields, columns, [], cells)
-        types = {name: typed[column] for name, column in columns.items() if column in typed} if typed else None
-        obj, problems = build_clean(record, ctx=ctx, types=types or None)
+        obj, problems = build_clean(record, ctx=ctx, types=_types_by_field(typed, record))
         run.append(Entry(record, obj, problems))
     if run:
         yield BulkEntries(run)
