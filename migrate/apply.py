@@ -134,6 +134,8 @@ class _Runner:
             self.on_progress(self.finished_ops, len(self.plan.operations))
             return
         try:
+            # Known to the log before the server sees it (the plan makes some operations only now).
+            self.log.add_secret(op.generated_password)
             created = await self._calls(op, row)
             if self.options.verify and op.verify is not None:
                 problems = await self._verify(op)
@@ -160,6 +162,7 @@ class _Runner:
             else:
                 self._log_unattached(op, "failed", exc.code or type(exc).__name__, exc.message)
         finally:
+            op.forget()  # a deferred operation's parts die now, not at the end of the run
             self.finished_ops += 1
             self.on_progress(self.finished_ops, len(self.plan.operations))
             if row is not None:

@@ -430,9 +430,6 @@ async def _run(
         state = await read_state(client, objs, scope=plan_options.scope, list_kind=list_kind, first=first)
         desired = _drop_unknown_domains(desired, entries, state.domains, recorder, options.dry_run)
         the_plan = plan(desired, state, plan_options)
-    for op in the_plan.operations:
-        if op.generated_password:
-            log.add_secret(op.generated_password)
     for note in the_plan.notes:
         reporter.info(note)
     if options.dry_run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from migrate.model import (
@@ -32,6 +33,7 @@ from migrate.plan_types import (
     S_USERS,
     Call,
     Operation,
+    OpParts,
     Verify,
     _Built,
     _join_notes,
@@ -42,6 +44,10 @@ from migrate.plan_types import (
 )
 
 __all__ = ["Call", "Operation", "Verify"]
+
+#: Whether new users with a given password or hash get deferred operations (tests turn it off to
+#: compare with operations built at once).
+DEFER_CREATES = True
 
 # Without --replace, the server may hold services beyond those asked for.
 _SERVICES_SUBSET = frozenset({"services"})
@@ -67,9 +73,14 @@ class _Builder:
         **extra: Any,
     ) -> None:
         if calls:
-            # An admin row can touch several domains' admin lists: the path keeps the ids unique.
-            op_id = f"{stage}:{kind}:{key}:{action}" if action != "admins" else f"{stage}:{kind}:{key}:{calls[0].path}"
+            op_id = self.op_id(stage, kind, key, action, calls[0].path)
             self.out.operations.append(Operation(op_id, stage, kind, key, action, calls, diff, entry, verify, **extra))
+
+    @staticmethod
+    def op_id(stage: int, kind: str, key: str, action: str, path: str) -> str:
+        """Return an operation's id; ``path`` is its first call's (it only matters for ``admins``)."""
+        # An admin row can touch several domains' admin lists: the path keeps the ids unique.
+        return f"{stage}:{kind}:{key}:{action}" if action != "admins" else f"{stage}:{kind}:{key}:{path}"
 
     def set_field(self, api_kind: str, name: str, want: Any, have: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return (params, diff) for one list field, honouring --replace."""
@@ -243,6 +254,39 @@ class _Builder:
 
     def user(self, entry: int, obj: User) -> None:
         cur = self.state.users.get(obj.email)
+        if cur is None and not obj.password and not obj.password_hash and not self.generates():
+            self.out.skipped[entry] = (
+                "PW_EMPTY",
+                "a new user needs a password or a password hash (or --generate-passwords)",
+            )
+            return
+        if cur is None and DEFER_CREATES and (obj.password or obj.password_hash):
+            # Made when the apply stage takes it up (see Operation): a given password or hash,
+            # so no generated one, which the run must know before anything is sent.
+            op_id = self.op_id(S_USERS, "user", obj.email, "create", "")
+            build = functools.partial(self.user_parts, obj, None)
+            self.out.operations.append(Operation.deferred(op_id, S_USERS, "user", obj.email, "create", entry, build))
+        else:
+            calls, diff, verify, generated, note = self.user_parts(obj, cur)
+            action = "create" if cur is None else "update"
+            self.add(
+                S_USERS, "user", obj.email, action, calls, diff, entry, verify, generated_password=generated, note=note
+            )
+        self.user_links(entry, obj, cur)
+        if obj.isAdmin and not obj.isGlobalAdmin:
+            # A global admin already manages every domain (an LDAP postmaster carries both
+            # domainadmin and domainGlobalAdmin): listing it as a normal admin would add a row.
+            self.admins_of_domain(obj.domain, {obj.email}, entry, "user", obj.email)
+
+    def generates(self) -> bool:
+        """Whether new accounts without a password get a generated one."""
+        return self.options.generate_passwords and self.options.password_factory is not None
+
+    def user_parts(self, obj: User, cur: User | None) -> OpParts:
+        """The calls, diff and read-back of a user's create (``cur`` is ``None``) or update.
+
+        A new user has a password, a hash or a generated password (:meth:`user` skips it otherwise).
+        """
         path = f"/user/{obj.email}"
         diff = _scalars(obj, cur, UPDATE_FIELDS["user"])
         extra: dict[str, Any] = {}
@@ -265,47 +309,24 @@ class _Builder:
             data = _params(create)
             if secret is not None:
                 data["password"] = secret
-            elif obj.password_hash:
-                data["password_hash"] = obj.password_hash
             else:
-                self.out.skipped[entry] = (
-                    "PW_EMPTY",
-                    "a new user needs a password or a password hash (or --generate-passwords)",
-                )
-                return
+                data["password_hash"] = obj.password_hash
             diff["password"] = (None, "***")
             calls.append(Call("POST", path, data))
             put = {**_params(rest), **extra}
-            action = "create"
         else:
             put = {**_params(diff), **extra}
             if self.options.update_passwords and (secret or obj.password_hash):
                 put["password" if secret else "password_hash"] = secret or obj.password_hash
                 diff["password"] = ("***", "***")
-            action = "update"
         if put:
             calls.append(Call("PUT", path, put))
         expect = {k: v[1] for k, v in diff.items() if k not in ("password", "services")}
         if services is not None:
             expect["services"] = services
         generated = secret if (secret and not obj.password) else None
-        self.add(
-            S_USERS,
-            "user",
-            obj.email,
-            action,
-            calls,
-            diff,
-            entry,
-            Verify("user", obj.email, expect, frozenset() if self.options.replace else _SERVICES_SUBSET),
-            generated_password=generated,
-            note=note,
-        )
-        self.user_links(entry, obj, cur)
-        if obj.isAdmin and not obj.isGlobalAdmin:
-            # A global admin already manages every domain (an LDAP postmaster carries both
-            # domainadmin and domainGlobalAdmin): listing it as a normal admin would add a row.
-            self.admins_of_domain(obj.domain, {obj.email}, entry, "user", obj.email)
+        verify = Verify("user", obj.email, expect, frozenset() if self.options.replace else _SERVICES_SUBSET)
+        return OpParts(calls, diff, verify, generated, note)
 
     def user_links(self, entry: int, obj: User, cur: User | None) -> None:
         """Stage 5 for a user: forwardings, per-user aliases, bcc."""

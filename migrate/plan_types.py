@@ -5,9 +5,9 @@ The underscored helpers are shared by :mod:`migrate.plan_ops` and :mod:`migrate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrate.model import Alias, MailingList
 from migrate.plan_params import SET_FIELDS, api_value
@@ -21,6 +21,7 @@ __all__ = [
     "S_POLICIES",
     "S_USERS",
     "Call",
+    "OpParts",
     "Operation",
     "Verify",
 ]
@@ -76,9 +77,29 @@ class Verify:
     subset: frozenset[str] = frozenset()
 
 
-@dataclass(slots=True)
+class OpParts(NamedTuple):
+    """What an operation sends and checks (see :class:`Operation`), as its builder makes them."""
+
+    calls: list[Call]
+    diff: dict[str, tuple[Any, Any]]
+    verify: Verify | None
+    generated_password: str | None = None
+    note: str = ""
+
+
 class Operation:
     """A unit of work for one object, made of one or more calls in order.
+
+    An operation can be *deferred* (:meth:`deferred`): its id, stage, kind, key, action and
+    entry are known, and its :class:`OpParts` are made by a function the first time one of
+    them is read. The plan defers the creates of new users, which are all alike and most of an
+    onboarding's plan: building 10,000 of them took 0.15-0.19 s between loading the input and
+    the first request. The apply stage reads each when a worker takes it up, while the other
+    workers' requests are in flight. A deferred operation equals, and prints as, the same
+    operation built at once. Once run, :meth:`forget` drops the parts of a deferred operation
+    (they are made again if read again): made during the run and kept, 10,000 users' parts were
+    120,000 objects that the cyclic collector then walked, 0.13 s of pauses that stalled every
+    worker.
 
     Attributes:
         id: Stable id ``stage:kind:key:action`` (the journal records it).
@@ -95,17 +116,105 @@ class Operation:
         note: What to tell the admin about how the object was represented.
     """
 
-    id: str
-    stage: int
-    kind: str
-    key: str
-    action: str
-    calls: list[Call]
-    diff: dict[str, tuple[Any, Any]]
-    entry: int | None
-    verify: Verify | None
-    generated_password: str | None = field(default=None, repr=False)
-    note: str = ""
+    __slots__ = ("_build", "_parts", "action", "entry", "id", "key", "kind", "stage")
+
+    def __init__(
+        self,
+        id: str,
+        stage: int,
+        kind: str,
+        key: str,
+        action: str,
+        calls: list[Call],
+        diff: dict[str, tuple[Any, Any]],
+        entry: int | None,
+        verify: Verify | None,
+        generated_password: str | None = None,
+        note: str = "",
+    ) -> None:
+        self.id = id
+        self.stage = stage
+        self.kind = kind
+        self.key = key
+        self.action = action
+        self.entry = entry
+        self._parts: OpParts | None = OpParts(calls, diff, verify, generated_password, note)
+        self._build: Callable[[], OpParts] | None = None
+
+    @classmethod
+    def deferred(
+        cls, id: str, stage: int, kind: str, key: str, action: str, entry: int | None, build: Callable[[], OpParts]
+    ) -> Operation:
+        """Return an operation whose parts ``build`` makes when they are read.
+
+        ``build`` must make equal parts each time it is called (it may be called again after
+        :meth:`forget`).
+        """
+        op = cls(id, stage, kind, key, action, [], {}, entry, None)
+        op._parts = None
+        op._build = build
+        return op
+
+    @property
+    def built(self) -> bool:
+        """Whether the parts are made (always, unless deferred and not read since made or forgotten)."""
+        return self._parts is not None
+
+    def forget(self) -> None:
+        """Drop the parts of a deferred operation until they are read again (others keep theirs)."""
+        if self._build is not None:
+            self._parts = None
+
+    def _made(self) -> OpParts:
+        parts = self._parts
+        if parts is None:
+            assert self._build is not None  # only a deferred operation is ever without parts
+            parts = self._parts = self._build()
+        return parts
+
+    @property
+    def calls(self) -> list[Call]:
+        """The API calls."""
+        return self._made().calls
+
+    @property
+    def diff(self) -> dict[str, tuple[Any, Any]]:
+        """Field -> (current, desired), secrets masked."""
+        return self._made().diff
+
+    @property
+    def verify(self) -> Verify | None:
+        """What to read back afterwards."""
+        return self._made().verify
+
+    @property
+    def generated_password(self) -> str | None:
+        """A password made for this user (``--generate-passwords``)."""
+        return self._made().generated_password
+
+    @property
+    def note(self) -> str:
+        """What to tell the admin about how the object was represented."""
+        return self._made().note
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.id, self.stage, self.kind, self.key, self.action, self.entry, self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Operation):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaced
+
+    def __repr__(self) -> str:
+        # The generated password stays out, as ever.
+        calls, diff, verify, _, note = self._made()
+        return (
+            f"Operation(id={self.id!r}, stage={self.stage!r}, kind={self.kind!r}, key={self.key!r}, "
+            f"action={self.action!r}, calls={calls!r}, diff={diff!r}, entry={self.entry!r}, "
+            f"verify={verify!r}, note={note!r})"
+        )
 
 
 @dataclass
